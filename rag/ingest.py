@@ -1,0 +1,85 @@
+"""Sources -> store, idempotently: unchanged sources cost one hash, changed ones replace
+their chunks, and vectors of sentences that did not change are reused, not recomputed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from rag.chunking import split_chunks
+from rag.config import Settings
+from rag.loaders import LoadError, Skipped, iter_sources, load
+from rag.store import Store
+from rag.types import IngestReport
+
+# Called after each source with (done, total, source); the page shows it as progress.
+ProgressFn = Callable[[int, int, str], None]
+
+
+def ingest(
+    inputs: Iterable[str | Path],
+    store: Store,
+    settings: Settings,
+    prune: bool = False,
+    on_progress: ProgressFn | None = None,
+) -> IngestReport:
+    report = IngestReport()
+    sources: list[str] = []
+    for item in iter_sources(inputs, settings):
+        if isinstance(item, Skipped):
+            report.skipped.append((item.source, item.reason))
+        else:
+            sources.append(item)
+    records = store.documents()
+    by_source = {r.source: r for r in records.values()}
+
+    bar = None
+    if settings.progress and on_progress is None and len(sources) > 1:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(sources), unit="source", desc="ingest", leave=False)
+    try:
+        for done, source in enumerate(sources, start=1):
+            _ingest_one(source, store, settings, by_source, report)
+            if bar is not None:
+                bar.update(1)
+            if on_progress is not None:
+                on_progress(done, len(sources), source)
+    finally:
+        if bar is not None:
+            bar.close()
+
+    if prune:
+        for record in store.documents().values():
+            if record.path and not Path(record.path).exists():
+                store.delete_document(record.doc_id)
+                report.removed.append(record.source)
+        orphans = store.orphan_chunk_ids()
+        if orphans:
+            store.delete_chunks(orphans)
+    return report
+
+
+def _ingest_one(
+    source: str, store: Store, settings: Settings, by_source: dict, report: IngestReport
+) -> None:
+    try:
+        doc = load(source, settings)
+    except LoadError as exc:
+        report.skipped.append((source, str(exc)))
+        return
+    previous = by_source.get(doc.source)
+    if previous is not None and previous.content_hash == doc.content_hash:
+        report.unchanged.append(doc.source)
+        return
+    chunks = split_chunks(doc, settings.max_chunk_chars)
+    if not chunks:
+        report.skipped.append((source, "no sentences were found in it"))
+        return
+    known = store.chunk_vectors(doc.doc_id) if previous is not None else {}
+    missing = sorted({c.text for c in chunks if c.text not in known})
+    if missing:
+        known.update(zip(missing, store.embeddings.embed_documents(missing), strict=True))
+    store.write_document(doc, chunks, [known[c.text] for c in chunks])
+    (report.updated if previous is not None else report.added).append(doc.source)
+    report.chunks += len(chunks)

@@ -1,0 +1,237 @@
+"""Question -> ranked passages, and the decision that nothing relevant was found.
+
+Ranking: the dense (multilingual) similarity of each candidate, plus a bounded bonus for
+same-language lexical evidence (BM25 over five-letter stems, normalised to [0, 1]). Dense
+similarity carries cross-lingual questions, where BM25 finds nothing; lexical evidence
+separates passages about the named person or term. Plain rank fusion of the two lists was
+worse cross-lingually (a BM25 list of chance matches pulls noise up), so lexical evidence
+only ever adds to a dense score, never replaces it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from rag.config import Settings
+from rag.store import Hit, Store
+from rag.text import fold, mentions, names_and_numbers, stems, tokens
+from rag.types import Passage
+
+
+class QuestionError(ValueError):
+    """A question Kaynak cannot use as it is; the message says what to change."""
+
+
+def check_question(question: object, settings: Settings) -> str:
+    """The question, cleaned; or a QuestionError that says what to change."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    cleaned = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in question)
+    cleaned = " ".join(cleaned.split())
+    if not cleaned:
+        raise QuestionError("the question is empty; type a question, e.g. 'What did Joly say?'")
+    if len(cleaned) > settings.max_question_chars:
+        raise QuestionError(
+            f"the question is {len(cleaned):,} characters long; keep it under "
+            f"{settings.max_question_chars:,} (ask about one thing at a time)"
+        )
+    if not any(ch.isalnum() for ch in cleaned):
+        raise QuestionError("the question has no words in it; ask with words, e.g. 'Who is Hayashi?'")
+    return cleaned
+
+
+class LexicalIndex:
+    """BM25 over the stems of every chunk, rebuilt when the store's documents change."""
+
+    def __init__(self, store: Store) -> None:
+        import bm25s
+
+        self.state = store.state()
+        self.ids: list[str] = []
+        self.words: set[str] = set()  # every folded word, for checking names
+        corpus: list[list[str]] = []
+        for chunk_id, text, _meta in store.iter_chunks():
+            self.ids.append(chunk_id)
+            words = tokens(text)
+            self.words.update(words)
+            corpus.append([w[:5] for w in words if len(w) > 1] or ["\x00"])
+        self.vocabulary = {t for doc in corpus for t in doc}
+        self._mentions: dict[str, bool] = {}
+        self._bm25 = bm25s.BM25()
+        if corpus:
+            self._bm25.index(corpus, show_progress=False)
+        self._position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
+
+    def scores(self, query_stems: Sequence[str]) -> np.ndarray:
+        known = [s for s in query_stems if s in self.vocabulary]
+        if not known or not self.ids:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+
+    def position(self, chunk_id: str) -> int | None:
+        return self._position.get(chunk_id)
+
+    def mentions(self, name: str) -> bool:
+        """Whether any chunk has this name or number, allowing for spelling across languages
+        (Canada/Kanada, Russia/Rusya, China/Çin)."""
+        folded = fold(name)
+        if folded not in self._mentions:
+            self._mentions[folded] = mentions(folded, self.words)
+        return self._mentions[folded]
+
+
+@dataclass(frozen=True)
+class Scored:
+    hit: Hit
+    dense: float
+    lexical: float
+    score: float
+
+
+class Retriever:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self._lexical: LexicalIndex | None = None
+        self._lock = threading.Lock()
+
+    # --- the lexical index follows the store ---------------------------------------------
+
+    def lexical(self) -> LexicalIndex:
+        with self._lock:
+            if self._lexical is None:
+                self._lexical = LexicalIndex(self.store)
+            return self._lexical
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._lexical = None
+
+    def refresh_if_stale(self) -> None:
+        """For stores shared with other processes (a Chroma server): notice their writes."""
+        with self._lock:
+            stale = self._lexical is not None and self._lexical.state != self.store.state()
+        if stale:
+            self.invalidate()
+
+    # --- ranking ---------------------------------------------------------------------------
+
+    def search(self, question: str, k: int) -> list[Scored]:
+        s = self.settings
+        query_vec = np.asarray(self.store.embeddings.embed_query(question), dtype=np.float32)
+        pool = max(4 * k, 30)
+        hits = {h.chunk_id: h for h in self.store.search(query_vec.tolist(), pool)}
+        dense = {cid: h.score for cid, h in hits.items()}
+
+        lex = self.lexical()
+        lex_scores = lex.scores(stems(question))
+        lexical: dict[str, float] = {}
+        top = float(lex_scores.max()) if lex_scores.size else 0.0
+        if top > 0:
+            best = np.argsort(-lex_scores)[: max(2 * k, 10)]
+            extra = [lex.ids[i] for i in best if lex_scores[i] > 0 and lex.ids[i] not in hits]
+            if extra:
+                vectors = self.store.vectors(extra)
+                for h in self.store.get_chunks(extra):
+                    vec = np.asarray(vectors[h.chunk_id], dtype=np.float32)
+                    dense[h.chunk_id] = float(
+                        vec @ query_vec / (np.linalg.norm(vec) * np.linalg.norm(query_vec) + 1e-12)
+                    )
+                    hits[h.chunk_id] = h
+            for cid in hits:
+                pos = lex.position(cid)
+                if pos is not None:
+                    lexical[cid] = float(lex_scores[pos]) / top
+
+        scored = [
+            Scored(
+                hit=h,
+                dense=dense[cid],
+                lexical=lexical.get(cid, 0.0),
+                score=dense[cid] + s.lexical_weight * lexical.get(cid, 0.0),
+            )
+            for cid, h in hits.items()
+        ]
+        scored.sort(key=lambda x: -x.score)
+        return _drop_near_duplicates(scored)[:k]
+
+    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+        return [to_passage(s) for s in self.search(question, k or self.settings.k)]
+
+    # --- abstaining ------------------------------------------------------------------------
+
+    def missing_names(self, question: str) -> list[str]:
+        """Names and numbers in the question that no source mentions, in any spelling."""
+        lex = self.lexical()
+        return [name for name in names_and_numbers(question) if not lex.mentions(name)]
+
+    def answerable(self, question: str, results: Sequence[Scored]) -> bool:
+        if not results or results[0].dense < self.settings.min_score:
+            return False
+        # A question about a person, place or number the sources never mention is not
+        # answered from passages that merely share its topic.
+        return not self.missing_names(question)
+
+
+def _drop_near_duplicates(scored: list[Scored]) -> list[Scored]:
+    kept: list[Scored] = []
+    seen: list[set[str]] = []
+    for item in scored:
+        words = set(stems(item.hit.text))
+        if any(_jaccard(words, other) > 0.9 for other in seen):
+            continue
+        kept.append(item)
+        seen.append(words)
+    return kept
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def to_passage(scored: Scored) -> Passage:
+    m = scored.hit.metadata
+    return Passage(
+        doc_id=str(m.get("doc_id", "")),
+        title=str(m.get("title", "")),
+        url=str(m.get("url", "")),
+        path=str(m.get("path", "")),
+        text=scored.hit.text,
+        start=int(m.get("start", 0)),
+        end=int(m.get("end", 0)),
+        score=round(scored.score, 4),
+        chunk_id=scored.hit.chunk_id,
+        publisher=str(m.get("publisher", "")),
+        published=str(m.get("published", "")),
+        language=str(m.get("language", "")),
+    )
+
+
+class KaynakRetriever(BaseRetriever):
+    """Kaynak's ranking as a LangChain retriever, for use in any LangChain chain."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    retriever: Retriever
+    k: int = 5
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        return [
+            Document(
+                page_content=p.text,
+                id=p.chunk_id,
+                metadata={k: v for k, v in p.__dict__.items() if k != "text"},
+            )
+            for p in self.retriever.retrieve(query, self.k)
+        ]

@@ -1,0 +1,145 @@
+"""Text helpers shared by several stages: normalising, folding, tokens, language, hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from functools import lru_cache
+
+# Turkish and English question words and particles that are never names.
+_NOT_NAMES = {
+    "what", "who", "whom", "whose", "which", "when", "where", "why", "how", "did", "does",
+    "do", "is", "are", "was", "were", "and", "the", "a", "an", "in", "of", "on", "to", "for",
+    "with", "about", "tell", "me", "please", "can", "could", "would", "will", "has", "have",
+    "had", "according", "i", "ne", "kim", "kime", "kimi", "nerede", "neden", "nasıl", "hangi",
+    "niçin", "niye", "ve", "peki", "ya", "bu", "şu", "o", "mi", "mı", "mu", "mü",
+    "this", "that", "these", "those", "it", "its", "he", "she", "they", "their", "his", "her",
+    "there", "also", "however", "both", "but", "so", "as", "at", "by", "from", "if", "no",
+    "not", "yes", "meanwhile", "then", "while", "after", "before", "during", "under", "over",
+    "sources", "source", "article", "the article", "based", "we", "you", "our", "my",
+    "bunun", "ayrıca", "ancak", "ama", "fakat", "göre", "kaynak", "kaynaklar", "makale",
+    "haber", "onun", "onlar", "bunlar", "şöyle", "sonra", "önce",
+}  # fmt: skip
+
+_TOKEN_RE = re.compile(r"\w+", re.UNICODE)
+_CAPITALISED_RE = re.compile(r"\b[^\W\d_][\w'’-]*", re.UNICODE)
+_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+_TURKISH_LETTERS = set("çğıöşüÇĞİÖŞÜ")
+_TURKISH_WORDS = {
+    "ne", "kim", "nedir", "neden", "nasıl", "hangi", "mi", "mı", "mu", "mü", "ve", "ile",
+    "bir", "bu", "için", "dedi", "ya", "peki", "nerede", "kime", "kimle", "hakkında", "neler",
+    "söyledi", "var", "olarak", "da", "de", "ki",
+}  # fmt: skip
+_ENGLISH_WORDS = {
+    "what", "who", "the", "did", "does", "is", "are", "was", "and", "of", "to", "in", "on",
+    "say", "said", "about", "which", "how", "why", "when", "where", "with", "for",
+}  # fmt: skip
+
+
+def normalize(text: str) -> str:
+    """NFC, one kind of line break, no control characters but newline and tab."""
+    text = unicodedata.normalize("NFC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\u00a0", " ").replace("\u2028", "\n").replace("\u2029", "\n")
+    return "".join(
+        ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C"
+    )
+
+
+def fold(text: str) -> str:
+    """Lower-case for matching, Turkish-aware: 'İ' -> 'i', 'I' -> 'ı' is avoided on purpose
+    because English text is the common case; accents are stripped so 'Çin' matches 'cin'."""
+    text = text.replace("İ", "i").replace("I", "i").replace("ı", "i")
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def tokens(text: str) -> list[str]:
+    """Folded word tokens; apostrophes split Turkish suffixes off names (Tokyo’da -> tokyo, da)."""
+    return _TOKEN_RE.findall(fold(text))
+
+
+def stems(text: str, prefix: int = 5) -> list[str]:
+    """Fixed-prefix stems. Truncating to five letters is a strong stemmer for agglutinative
+    Turkish (Can et al., 2008) and harmless for English names and terms."""
+    return [t[:prefix] for t in tokens(text) if len(t) > 1]
+
+
+def names_and_numbers(text: str) -> list[str]:
+    """Names (runs of capitalised words: "Melanie Joly", "Five Eyes") and numbers in `text`.
+    A sentence's first word counts unless it is a common sentence opener."""
+    found: list[str] = []
+    run: list[str] = []
+    last_end = -1
+    for match in _CAPITALISED_RE.finditer(text):
+        word = match.group()
+        base = re.split(r"['’]", word)[0]
+        is_name = len(base) >= 2 and base[0].isupper() and fold(base) not in _NOT_NAMES
+        if is_name and run and text[last_end : match.start()] == " ":
+            run.append(base)
+        else:
+            if run:
+                found.append(" ".join(run))
+            run = [base] if is_name else []
+        # a suffix after an apostrophe ends the name ("Tokyo’da")
+        last_end = match.end() if base == word else -1
+    if run:
+        found.append(" ".join(run))
+    found += _NUMBER_RE.findall(text)
+    return found
+
+
+def mentions(name: str, words: set[str]) -> bool:
+    """Whether every word of `name` is among `words` (folded), allowing for spellings that
+    change across languages (Canada/Kanada, Russia/Rusya, China/Çin). Numbers must match."""
+    parts = tokens(name)
+    return bool(parts) and all(_mentioned_word(p, words) for p in parts)
+
+
+def _mentioned_word(word: str, words: set[str]) -> bool:
+    if word in words:
+        return True
+    if word.isdigit() or len(word) < 4:
+        return False
+    from rapidfuzz import fuzz, process
+
+    return process.extractOne(word, words, scorer=fuzz.ratio, score_cutoff=70) is not None
+
+
+def numbers(text: str) -> list[str]:
+    return _NUMBER_RE.findall(text)
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def short_hash(text: str, length: int = 16) -> str:
+    return content_hash(text)[:length]
+
+
+@lru_cache(maxsize=1)
+def _langid():  # type: ignore[no-untyped-def]
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str, default: str = "en") -> str:
+    """ISO 639-1 code. Short questions are decided by Turkish letters and function words
+    (statistical identifiers are unreliable on five words); longer text by py3langid."""
+    sample = text[:5000]
+    words = tokens(sample)
+    if len(words) <= 12:
+        raw_words = set(re.findall(r"\w+", sample.lower()))
+        tr = len(raw_words & _TURKISH_WORDS) + sum(ch in _TURKISH_LETTERS for ch in sample)
+        en = len(raw_words & _ENGLISH_WORDS)
+        if tr > en:
+            return "tr"
+        if en > 0:
+            return "en"
+    if not words:
+        return default
+    lang, _prob = _langid().classify(sample)
+    return str(lang) or default

@@ -1,0 +1,126 @@
+"""The records that pass between stages. Each stage produces one kind and reads earlier ones."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rag.text import content_hash
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """A loaded and cleaned source. `text` is the text every offset refers to."""
+
+    doc_id: str
+    text: str
+    title: str
+    source: str  # what the user named: a resolved file path or a URL
+    url: str = ""
+    path: str = ""
+    publisher: str = ""
+    published: str = ""
+    language: str = ""
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(
+            "\x1f".join(
+                [self.text, self.title, self.url, self.publisher, self.published, self.language]
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a source: `text == source_text[start:end]`."""
+
+    chunk_id: str
+    doc_id: str
+    index: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with what a reader needs to find it in its source."""
+
+    doc_id: str
+    title: str
+    url: str
+    path: str
+    text: str
+    start: int
+    end: int
+    score: float
+    chunk_id: str = ""
+    publisher: str = ""
+    published: str = ""
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class Citation:
+    """`quote == source_text(doc_id)[start:end]`."""
+
+    n: int
+    doc_id: str
+    title: str
+    url: str
+    path: str
+    start: int
+    end: int
+    quote: str
+    publisher: str = ""
+    published: str = ""
+
+
+@dataclass(frozen=True)
+class DroppedSentence:
+    sentence: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    abstained: bool = False
+    passages: list[Passage] = field(default_factory=list)
+    dropped: list[DroppedSentence] = field(default_factory=list)
+    standalone_question: str = ""
+    answerer: str = "extractive"
+    language: str = "en"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    # (source, reason) for every source that was not ingested
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    chunks: int = 0  # chunks written (added or replaced) by this run
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        parts = [
+            f"{len(self.added)} added",
+            f"{len(self.updated)} updated",
+            f"{len(self.unchanged)} unchanged",
+            f"{len(self.removed)} removed",
+            f"{len(self.skipped)} skipped",
+            f"{self.chunks} chunks written",
+        ]
+        lines = [", ".join(parts)]
+        lines += [f"  skipped {src}: {why}" for src, why in self.skipped]
+        return "\n".join(lines)
