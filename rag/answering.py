@@ -23,7 +23,7 @@ def select_passages(results: Sequence[Scored], settings: Settings) -> list[Passa
     chosen = [
         r
         for r in results
-        if r.score >= best - settings.answer_margin and r.dense >= settings.min_score
+        if r.score >= best - settings.answer_margin and r.dense >= settings.min_dense
     ][: settings.max_answer_passages]
     return [to_passage(r) for r in chosen or results[:1]]
 

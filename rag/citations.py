@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.embeddings import KaynakEmbeddings
-from rag.text import mentions, names_and_numbers, tokens
+from rag.text import mentions, name_words, names_and_numbers, tokens
 from rag.types import Citation, DroppedSentence, Passage
 
 _MARKER_RE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -129,7 +129,10 @@ def _similarities(
 def unsupported_names(claim: str, cited_texts: Sequence[str]) -> list[str]:
     """Names and numbers of `claim` that none of the cited texts mentions in any spelling."""
     words = {w for text in cited_texts for w in tokens(text)}
-    return list(dict.fromkeys(n for n in names_and_numbers(claim) if not mentions(n, words)))
+    names = {w for text in cited_texts for w in name_words(text)}
+    return list(
+        dict.fromkeys(n for n in names_and_numbers(claim) if not mentions(n, words, names))
+    )
 
 
 def _renumber(

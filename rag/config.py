@@ -30,8 +30,13 @@ class Settings:
     # "use" (Universal Sentence Encoder multilingual, packaged), "e5" (multilingual-e5-small,
     # packaged) or "st:PATH_OR_NAME" (any sentence-transformers model on disk).
     embeddings: str = "use"
-    # A second embedder that rescores the top candidates ("" for none); see docs/benchmarks.md.
-    rescore: str = ""
+    # A second model that judges whether the best passages answer the question at all
+    # ("e5" or "" to judge by retrieval score alone); see docs/benchmarks.md.
+    relevance_model: str = "e5"
+    # e5 query-passage similarity below which the sources are judged not to answer.
+    min_relevance: float = 0.79
+    # How many of the top passages the relevance model reads.
+    relevance_depth: int = 3
     chroma_url: str = ""
     collection: str = "kaynak"
     # "none" (extractive answers), "ollama:MODEL", "openai:MODEL", "llamacpp:PATH.gguf".
@@ -40,10 +45,13 @@ class Settings:
     llm_api_key: str = ""
     llm_temperature: float = 0.0
     k: int = 5
-    # Below this retrieval score the sources are judged not to answer the question.
-    min_score: float = 0.30
-    # Cited passages after the first must score within this margin of the best one.
+    # Below this retrieval score the sources are judged not to answer the question (used
+    # when no relevance model is set).
+    min_score: float = 0.23
+    # Passages quoted after the first must score within this margin of the best one and
+    # have at least this dense similarity.
     answer_margin: float = 0.08
+    min_dense: float = 0.05
     max_answer_passages: int = 3
     # Weight of same-language lexical (BM25) evidence added to the dense score.
     lexical_weight: float = 0.15

@@ -11,6 +11,7 @@ only ever adds to a dense score, never replaces it.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from pydantic import ConfigDict
 
 from rag.config import Settings
 from rag.store import Hit, Store
-from rag.text import fold, mentions, names_and_numbers, stems, tokens
+from rag.text import fold, mentions, name_words, names_and_numbers, stems, tokens
 from rag.types import Passage
 
 
@@ -57,11 +58,13 @@ class LexicalIndex:
         self.state = store.state()
         self.ids: list[str] = []
         self.words: set[str] = set()  # every folded word, for checking names
+        self.names: set[str] = set()  # folded words of capitalised names
         corpus: list[list[str]] = []
         for chunk_id, text, _meta in store.iter_chunks():
             self.ids.append(chunk_id)
             words = tokens(text)
             self.words.update(words)
+            self.names.update(name_words(text))
             corpus.append([w[:5] for w in words if len(w) > 1] or ["\x00"])
         self.vocabulary = {t for doc in corpus for t in doc}
         self._mentions: dict[str, bool] = {}
@@ -84,7 +87,7 @@ class LexicalIndex:
         (Canada/Kanada, Russia/Rusya, China/Çin)."""
         folded = fold(name)
         if folded not in self._mentions:
-            self._mentions[folded] = mentions(folded, self.words)
+            self._mentions[folded] = mentions(name, self.words, self.names)
         return self._mentions[folded]
 
 
@@ -102,6 +105,7 @@ class Retriever:
         self.settings = settings
         self._lexical: LexicalIndex | None = None
         self._lock = threading.Lock()
+        self.relevance = Relevance(settings.relevance_model) if settings.relevance_model else None
 
     # --- the lexical index follows the store ---------------------------------------------
 
@@ -174,11 +178,57 @@ class Retriever:
         return [name for name in names_and_numbers(question) if not lex.mentions(name)]
 
     def answerable(self, question: str, results: Sequence[Scored]) -> bool:
-        if not results or results[0].dense < self.settings.min_score:
+        if not results:
             return False
         # A question about a person, place or number the sources never mention is not
         # answered from passages that merely share its topic.
-        return not self.missing_names(question)
+        if self.missing_names(question):
+            return False
+        if self.relevance is None:
+            return results[0].score >= self.settings.min_score
+        top = results[: self.settings.relevance_depth]
+        return max(self.relevance.scores(question, [r.hit for r in top])) >= (
+            self.settings.min_relevance
+        )
+
+
+class Relevance:
+    """Judges whether passages answer a question with a query-passage model (multilingual e5).
+    Dense retrieval similarity ranks well but says little about whether anything relevant was
+    found at all; e5, trained on question-passage pairs, separates the two far better (see
+    docs/benchmarks.md). Its passage vectors are computed on demand for the few top passages
+    and kept, so ingestion stays fast."""
+
+    def __init__(self, spec: str, cache_size: int = 50_000) -> None:
+        from rag.embeddings import load_embeddings
+
+        self.model = load_embeddings(spec)
+        self._passages: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._size = cache_size
+        self._lock = threading.Lock()
+
+    def scores(self, question: str, hits: Sequence[Hit]) -> list[float]:
+        query = self._cached(self._queries, question, lambda: self.model.embed_query(question))
+        missing = [h for h in hits if h.chunk_id not in self._passages]
+        if missing:
+            vectors = self.model.embed_documents([h.text for h in missing])
+            for h, v in zip(missing, vectors, strict=True):
+                self._cached(self._passages, h.chunk_id, lambda v=v: v)
+        with self._lock:
+            return [float(self._passages[h.chunk_id] @ query) for h in hits]
+
+    def _cached(self, cache: OrderedDict[str, np.ndarray], key: str, make) -> np.ndarray:  # type: ignore[no-untyped-def]
+        with self._lock:
+            if key in cache:
+                cache.move_to_end(key)
+                return cache[key]
+        value = np.asarray(make(), dtype=np.float32)
+        with self._lock:
+            cache[key] = value
+            while len(cache) > self._size:
+                cache.popitem(last=False)
+        return value
 
 
 def _drop_near_duplicates(scored: list[Scored]) -> list[Scored]:

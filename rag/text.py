@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from functools import lru_cache
 
 # Turkish and English question words and particles that are never names.
 _NOT_NAMES = {
@@ -22,6 +21,8 @@ _NOT_NAMES = {
     "haber", "onun", "onlar", "bunlar", "şöyle", "sonra", "önce",
 }  # fmt: skip
 
+# Turkish demonstratives and pronouns with their suffixes ("Bunlardan", "Onun"): not names.
+_TR_PRONOUN_RE = re.compile(r"^(bu|su|o)n?(lar|ler)?(i|u|a|e|da|de|dan|den|in|un|la|le|nu|na)?$")
 _TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 _CAPITALISED_RE = re.compile(r"\b[^\W\d_][\w'’-]*", re.UNICODE)
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
@@ -75,7 +76,13 @@ def names_and_numbers(text: str) -> list[str]:
     for match in _CAPITALISED_RE.finditer(text):
         word = match.group()
         base = re.split(r"['’]", word)[0]
-        is_name = len(base) >= 2 and base[0].isupper() and fold(base) not in _NOT_NAMES
+        folded = fold(base)
+        is_name = (
+            len(base) >= 2
+            and base[0].isupper()
+            and folded not in _NOT_NAMES
+            and not _TR_PRONOUN_RE.match(folded)
+        )
         if is_name and run and text[last_end : match.start()] == " ":
             run.append(base)
         else:
@@ -90,21 +97,38 @@ def names_and_numbers(text: str) -> list[str]:
     return found
 
 
-def mentions(name: str, words: set[str]) -> bool:
-    """Whether every word of `name` is among `words` (folded), allowing for spellings that
-    change across languages (Canada/Kanada, Russia/Rusya, China/Çin). Numbers must match."""
+def mentions(name: str, words: set[str], names: set[str]) -> bool:
+    """Whether a text whose folded words are `words` and whose folded name words are `names`
+    mentions `name`. Numbers must match exactly. For a name of several words the last one
+    decides (the surname or head noun: "Prime Minister Kishida" -> "Kishida"), spelled alike
+    across languages (Canada/Kanada, Russia/Rusya: fuzzy ratio >= 70) or sharing a stem
+    (Japanese/Japonya)."""
     parts = tokens(name)
-    return bool(parts) and all(_mentioned_word(p, words) for p in parts)
+    if not parts:
+        return True
+    if all(p.isdigit() for p in parts):
+        return all(p in words for p in parts)
+    return _mentioned_word(parts[-1], words, names)
 
 
-def _mentioned_word(word: str, words: set[str]) -> bool:
+def _mentioned_word(word: str, words: set[str], names: set[str]) -> bool:
     if word in words:
         return True
-    if word.isdigit() or len(word) < 4:
+    if len(word) < 4:
         return False
-    from rapidfuzz import fuzz, process
+    from rapidfuzz import fuzz
 
-    return process.extractOne(word, words, scorer=fuzz.ratio, score_cutoff=70) is not None
+    cutoff = 75 if len(word) <= 5 else 70  # short words need a closer match
+    return any(
+        min(len(n), len(word)) >= 0.6 * max(len(n), len(word))
+        and (n[:3] == word[:3] or fuzz.ratio(word, n, score_cutoff=cutoff))
+        for n in names
+    )
+
+
+def name_words(text: str) -> set[str]:
+    """Folded words of the names in `text`."""
+    return {w for name in names_and_numbers(text) for w in tokens(name)}
 
 
 def numbers(text: str) -> list[str]:
@@ -117,13 +141,6 @@ def content_hash(text: str) -> str:
 
 def short_hash(text: str, length: int = 16) -> str:
     return content_hash(text)[:length]
-
-
-@lru_cache(maxsize=1)
-def _langid():  # type: ignore[no-untyped-def]
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    return LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
 
 
 def detect_language(text: str, default: str = "en") -> str:
@@ -141,5 +158,7 @@ def detect_language(text: str, default: str = "en") -> str:
             return "en"
     if not words:
         return default
-    lang, _prob = _langid().classify(sample)
+    import py3langid
+
+    lang, _score = py3langid.classify(sample)
     return str(lang) or default

@@ -1,0 +1,168 @@
+"""The `kaynak` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rag.types import Answer
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="kaynak",
+        description="Answers about the news with citations you can check, on your own machine.",
+    )
+    p.add_argument("--home", help="where the index lives (KAYNAK_HOME, default .kaynak/)")
+    p.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000")
+    p.add_argument("--embeddings", help="use (default), e5, or st:PATH_OR_NAME")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ing = sub.add_parser("ingest", help="add files, folders or http(s) URLs")
+    ing.add_argument("sources", nargs="+")
+    ing.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
+    ing.add_argument("--rebuild", action="store_true", help="drop the index and build it again")
+    ing.add_argument("--json", action="store_true")
+
+    for name, text in (("ask", "ask one question"), ("chat", "chat in the terminal")):
+        q = sub.add_parser(name, help=text)
+        if name == "ask":
+            q.add_argument("question")
+            q.add_argument("--json", action="store_true", help="print the Answer as JSON")
+        q.add_argument("-k", type=int, default=None, help="passages to retrieve")
+        q.add_argument("--llm", help="none, ollama:MODEL, openai:MODEL or llamacpp:PATH.gguf")
+        q.add_argument("--llm-base-url", help="an OpenAI-compatible or Ollama server URL")
+
+    docs = sub.add_parser("docs", help="list the ingested documents")
+    docs.add_argument("--json", action="store_true")
+    rm = sub.add_parser("remove", help="remove a document by its id")
+    rm.add_argument("doc_id")
+
+    ui = sub.add_parser("ui", help="start the Gradio page")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=7860)
+    ui.add_argument("--auth", help="user:password required to open the page")
+    ui.add_argument("--llm", help="none, ollama:MODEL, openai:MODEL or llamacpp:PATH.gguf")
+    ui.add_argument("--llm-base-url")
+
+    ev = sub.add_parser("eval", help="evaluate on a question set (JSONL)")
+    ev.add_argument("questions")
+    ev.add_argument("--json", action="store_true")
+    ev.add_argument("--llm")
+    ev.add_argument("--llm-base-url")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from rag import ConfigError, LoadError, QuestionError, StoreError
+
+    try:
+        return _run(args)
+    except (ConfigError, QuestionError, StoreError, LoadError) as exc:
+        print(f"kaynak: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _assistant(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from rag import Assistant
+
+    overrides: dict[str, Any] = {
+        "home": args.home,
+        "chroma_url": args.chroma_url,
+        "embeddings": args.embeddings,
+        "llm": getattr(args, "llm", None),
+        "llm_base_url": getattr(args, "llm_base_url", None),
+    }
+    return Assistant(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "ui":
+        from ui.app import launch
+
+        return launch(_assistant(args), host=args.host, port=args.port, auth=args.auth)
+    bot = _assistant(args)
+    if args.command == "ingest":
+        report = bot.ingest(args.sources, prune=args.prune, rebuild=args.rebuild)
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json else report.summary())
+        return 0 if (report.added or report.updated or report.unchanged or report.removed) or not report.skipped else 1
+    if args.command == "docs":
+        docs = bot.documents()
+        if args.json:
+            print(json.dumps([d.__dict__ for d in docs], ensure_ascii=False, indent=2))
+        for d in docs if not args.json else []:
+            print(f"{d.doc_id}  {d.chunks:5d} chunks  {d.title}  ({d.url or d.path})")
+        return 0
+    if args.command == "remove":
+        if bot.remove(args.doc_id):
+            print(f"removed {args.doc_id}")
+            return 0
+        print(f"kaynak: no document with id {args.doc_id!r}; `kaynak docs` lists them", file=sys.stderr)
+        return 1
+    if args.command == "eval":
+        from rag.evaluate import evaluate, format_report
+
+        bot.ensure_corpus()
+        result = evaluate(bot, args.questions)
+        print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_report(result))
+        return 0
+
+    bot.ensure_corpus()
+    if args.command == "ask":
+        answer = bot.ask(args.question, k=args.k)
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
+        return 0
+    return _chat(bot, args.k)
+
+
+def format_answer(answer: Answer) -> str:
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+        for c in answer.citations:
+            where = c.url or c.path
+            lines.append(f"[{c.n}] {c.title}" + (f" — {where}" if where else ""))
+            lines.append(f"    “{' '.join(c.quote.split())}” (characters {c.start}–{c.end})")
+    for d in answer.dropped:
+        lines.append(f"(removed, unsupported: {d.sentence!r}: {d.reason})")
+    return "\n".join(lines)
+
+
+def _chat(bot, k: int | None) -> int:  # type: ignore[no-untyped-def]
+    from rag import Answer, QuestionError
+
+    history: list[tuple[str, str]] = []
+    print("Ask about the sources (Ctrl-D to quit). Example: What did Joly say?")
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question:
+            continue
+        try:
+            answer = None
+            streamed = []
+            for event in bot.stream(question, history=history, k=k):
+                if isinstance(event, Answer):
+                    answer = event
+                else:
+                    streamed.append(event)
+                    print(event, end="", flush=True)
+            assert answer is not None
+            if "".join(streamed).strip() != answer.text.strip():
+                print("\n\n(verified answer)\n" + answer.text)
+            print()
+            if answer.citations:
+                print(format_answer(answer).split(answer.text, 1)[1].lstrip("\n"))
+            history.append((question, answer.text))
+        except QuestionError as exc:
+            print(f"kaynak: {exc}")
