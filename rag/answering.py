@@ -15,17 +15,24 @@ from rag.retrieval import Scored, to_passage
 from rag.types import Citation, Passage
 
 
-def select_passages(results: Sequence[Scored], settings: Settings) -> list[Passage]:
-    """The passages an extractive answer quotes: the best one, and those close behind it."""
+def select_passages(
+    results: Sequence[Scored], relevance: Sequence[float], settings: Settings
+) -> list[Passage]:
+    """The passages an extractive answer quotes: the best one, and those close behind it
+    that the relevance model (where there is one) also judges to answer the question."""
     if not results:
         return []
     best = results[0].score
-    chosen = [
-        r
-        for r in results
-        if r.score >= best - settings.answer_margin and r.dense >= settings.min_dense
-    ][: settings.max_answer_passages]
-    return [to_passage(r) for r in chosen or results[:1]]
+    chosen = [results[0]]
+    for i, r in enumerate(results[1:], start=1):
+        if len(chosen) >= settings.max_answer_passages:
+            break
+        if r.score < best - settings.answer_margin or r.dense < settings.min_dense:
+            continue
+        if relevance and (i >= len(relevance) or relevance[i] < settings.min_relevance):
+            continue
+        chosen.append(r)
+    return [to_passage(r) for r in chosen]
 
 
 def extractive_pieces(passages: Sequence[Passage], language: str) -> Iterator[str]:

@@ -133,10 +133,12 @@ class Assistant:
             "passages": passages,
             "language": language,
         }
-        if not self.retriever.answerable(standalone, results):
+        assessment = self.retriever.assess(standalone, results)
+        base["relevance"] = assessment.relevance
+        if not assessment.answerable:
             text = answering.abstain_text(language)
             yield text
-            yield Answer(text=text, abstained=True, answerer="none", **base)
+            yield Answer(text=text, abstained=True, answerer="none", **_answer_fields(base))
             return
         if llm is None:
             yield from self._extractive(results, base)
@@ -144,7 +146,7 @@ class Assistant:
             yield from self._generative(llm, standalone, results, base)
 
     def _extractive(self, results: list, base: dict[str, Any]) -> Iterator[str | Answer]:
-        chosen = answering.select_passages(results, self.settings)
+        chosen = answering.select_passages(results, base["relevance"], self.settings)
         pieces = []
         for piece in answering.extractive_pieces(chosen, base["language"]):
             pieces.append(piece)
@@ -153,7 +155,7 @@ class Assistant:
             text="".join(pieces),
             citations=answering.extractive_citations(chosen),
             answerer="extractive",
-            **base,
+            **_answer_fields(base),
         )
 
     def _generative(
@@ -179,7 +181,7 @@ class Assistant:
                 citations=checked.citations,
                 dropped=checked.dropped,
                 answerer="llm",
-                **base,
+                **_answer_fields(base),
             )
             return
         # Nothing the model said survived verification: fall back to quoting the sources.
@@ -195,3 +197,7 @@ class Assistant:
         if not isinstance(k, int) or not 1 <= k <= 100:
             raise QuestionError(f"k must be a whole number from 1 to 100, not {k!r}")
         return k
+
+
+def _answer_fields(base: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in base.items() if k != "relevance"}

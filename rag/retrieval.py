@@ -177,19 +177,27 @@ class Retriever:
         lex = self.lexical()
         return [name for name in names_and_numbers(question) if not lex.mentions(name)]
 
-    def answerable(self, question: str, results: Sequence[Scored]) -> bool:
+    def assess(self, question: str, results: Sequence[Scored]) -> Assessment:
+        """Do the results answer the question? Also: which of them do (by relevance)."""
         if not results:
-            return False
+            return Assessment(False, [], [])
         # A question about a person, place or number the sources never mention is not
         # answered from passages that merely share its topic.
-        if self.missing_names(question):
-            return False
+        missing = self.missing_names(question)
         if self.relevance is None:
-            return results[0].score >= self.settings.min_score
+            ok = results[0].score >= self.settings.min_score
+            return Assessment(ok and not missing, [], missing)
         top = results[: self.settings.relevance_depth]
-        return max(self.relevance.scores(question, [r.hit for r in top])) >= (
-            self.settings.min_relevance
-        )
+        relevance = self.relevance.scores(question, [r.hit for r in top])
+        ok = max(relevance) >= self.settings.min_relevance
+        return Assessment(ok and not missing, relevance, missing)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    answerable: bool
+    relevance: list[float]  # relevance of the top results, best-ranked first (may be empty)
+    missing_names: list[str]
 
 
 class Relevance:
