@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -41,7 +42,12 @@ def extractive_pieces(passages: Sequence[Passage], language: str) -> Iterator[st
     titles = {p.title for p in passages}
     yield one.format(title=passages[0].title) if len(titles) == 1 else several
     for n, p in enumerate(passages, start=1):
-        yield f"\n- “{' '.join(p.text.split())}” [{n}]"
+        yield f"\n- “{neutralise_markers(' '.join(p.text.split()))}” [{n}]"
+
+
+def neutralise_markers(quoted: str) -> str:
+    """A source's own "[1]" must not pass for one of our citation markers."""
+    return re.sub(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]", r"［\1］", quoted)
 
 
 def extractive_citations(passages: Sequence[Passage]) -> list[Citation]:

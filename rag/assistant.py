@@ -40,9 +40,11 @@ class Assistant:
     def __init__(
         self,
         settings: Settings | None = None,
-        llm: BaseChatModel | None = None,
+        llm: BaseChatModel | str | None = None,
         **overrides: Any,
     ) -> None:
+        if isinstance(llm, str):  # a spec such as "openai:MODEL", as in KAYNAK_LLM
+            overrides["llm"], llm = llm, None
         self.settings = settings or Settings.from_env(**overrides)
         if settings is not None and overrides:
             self.settings = settings.replace(**overrides)
@@ -173,7 +175,12 @@ class Assistant:
         checked = None
         if raw and not answering.is_cannot_answer(raw):
             checked = verify(
-                raw, passages, self.embeddings, self.settings.support_threshold, base["language"]
+                raw,
+                passages,
+                self.embeddings,
+                self.settings.support_threshold,
+                base["language"],
+                contexts=[self._context(p) for p in passages],
             )
         if checked is not None and checked.citations:
             yield Answer(
@@ -190,6 +197,11 @@ class Assistant:
             if isinstance(event, Answer):
                 event = Answer(**{**event.__dict__, "dropped": dropped})
                 yield event
+
+    def _context(self, passage: Passage, before: int = 400, after: int = 150) -> str:
+        """The passage with the text around it in its source (for checking names)."""
+        text = self.store.source_text(passage.doc_id) or passage.text
+        return text[max(0, passage.start - before) : passage.end + after]
 
     def _k(self, k: int | None) -> int:
         if k is None:

@@ -68,8 +68,14 @@ def verify(
     embeddings: KaynakEmbeddings,
     threshold: float,
     language: str = "en",
+    contexts: Sequence[str] | None = None,
 ) -> Verified:
-    """Keep the sentences of `answer` that their citations support; renumber the markers."""
+    """Keep the sentences of `answer` that their citations support; renumber the markers.
+
+    `contexts[i]` is passage i with the text around it in its source: names may come from
+    there (a sentence often leaves its subject to the one before: "Joly ... . [She] met
+    Hayashi in Tokyo"), while agreement is judged against the passage itself."""
+    contexts = contexts or [p.text for p in passages]
     checks: list[tuple[str, list[int]]] = []
     dropped: list[DroppedSentence] = []
     for sentence in split_sentences(answer, language):
@@ -86,7 +92,7 @@ def verify(
             )
             dropped.append(DroppedSentence(claim, reason))
             continue
-        unknown = unsupported_names(claim, [passages[n - 1].text for n in cited])
+        unknown = unsupported_names(claim, [contexts[n - 1] for n in cited])
         if unknown:
             dropped.append(
                 DroppedSentence(claim, f"{', '.join(unknown)} not found in the cited source")

@@ -72,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _assistant(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from rag import Assistant
 
+    return Assistant(**_overrides(args))
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     overrides: dict[str, Any] = {
         "home": args.home,
         "chroma_url": args.chroma_url,
@@ -79,17 +83,22 @@ def _assistant(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         "llm": getattr(args, "llm", None),
         "llm_base_url": getattr(args, "llm_base_url", None),
     }
-    return Assistant(**{k: v for k, v in overrides.items() if v is not None})
+    return {k: v for k, v in overrides.items() if v is not None}
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "ingest" and args.rebuild:
+        from rag.config import Settings
+        from rag.store import drop_index
+
+        drop_index(Settings.from_env(**_overrides(args)))
     if args.command == "ui":
         from ui.app import launch
 
         return launch(_assistant(args), host=args.host, port=args.port, auth=args.auth)
     bot = _assistant(args)
     if args.command == "ingest":
-        report = bot.ingest(args.sources, prune=args.prune, rebuild=args.rebuild)
+        report = bot.ingest(args.sources, prune=args.prune)
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json else report.summary())
         return 0 if (report.added or report.updated or report.unchanged or report.removed) or not report.skipped else 1
     if args.command == "docs":

@@ -133,11 +133,7 @@ class Store:
     def drop_all(self) -> None:
         """Delete both collections (used by --rebuild) and create them afresh."""
         with self._lock:
-            for name in (self.settings.collection, f"{self.settings.collection}__documents"):
-                try:
-                    self.client.delete_collection(name)
-                except Exception:  # noqa: S110 - absent already
-                    pass
+            drop_index(self.settings, self.client)
         self.__init__(self.settings, self.embeddings)  # type: ignore[misc]
 
     # --- documents -------------------------------------------------------------------------
@@ -282,6 +278,15 @@ class Store:
             return int(self.client.get_max_batch_size())
         except Exception:
             return 1000
+
+
+def drop_index(settings: Settings, client=None) -> None:  # type: ignore[no-untyped-def]
+    """Delete the index, whatever model built it (for `kaynak ingest --rebuild`)."""
+    client = client or _client(settings)
+    existing = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+    for name in (settings.collection, f"{settings.collection}__documents"):
+        if name in existing:
+            client.delete_collection(name)
 
 
 def _record(doc_id: str, meta: dict[str, Any] | None) -> DocumentRecord:

