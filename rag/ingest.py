@@ -9,11 +9,13 @@ from pathlib import Path
 from rag.chunking import split_chunks
 from rag.config import Settings
 from rag.loaders import LoadError, Skipped, iter_sources, load
-from rag.store import Store
+from rag.store import Pending, Store
 from rag.types import IngestReport
 
 # Called after each source with (done, total, source); the page shows it as progress.
 ProgressFn = Callable[[int, int, str], None]
+
+_BATCH_CHUNKS = 256
 
 
 def ingest(
@@ -38,9 +40,16 @@ def ingest(
         from tqdm import tqdm
 
         bar = tqdm(total=len(sources), unit="source", desc="ingest", leave=False)
+    pending: list[Pending] = []
     try:
         for done, source in enumerate(sources, start=1):
-            _ingest_one(source, store, settings, by_source, report)
+            item = _prepare(source, settings, by_source, report)
+            if item is not None:
+                pending.append(item)
+            # Embedding and writing in batches is many times faster than one by one.
+            if sum(len(p.chunks) for p in pending) >= _BATCH_CHUNKS or done == len(sources):
+                _flush(pending, store, report)
+                pending = []
             if bar is not None:
                 bar.update(1)
             if on_progress is not None:
@@ -60,26 +69,38 @@ def ingest(
     return report
 
 
-def _ingest_one(
-    source: str, store: Store, settings: Settings, by_source: dict, report: IngestReport
-) -> None:
+def _prepare(
+    source: str, settings: Settings, by_source: dict, report: IngestReport
+) -> Pending | None:
     try:
         doc = load(source, settings)
     except LoadError as exc:
         report.skipped.append((source, str(exc)))
-        return
+        return None
     previous = by_source.get(doc.source)
     if previous is not None and previous.content_hash == doc.content_hash:
         report.unchanged.append(doc.source)
-        return
+        return None
     chunks = split_chunks(doc, settings.max_chunk_chars)
     if not chunks:
         report.skipped.append((source, "no sentences were found in it"))
+        return None
+    return Pending(doc=doc, chunks=chunks, replaces=previous is not None)
+
+
+def _flush(pending: list[Pending], store: Store, report: IngestReport) -> None:
+    if not pending:
         return
-    known = store.chunk_vectors(doc.doc_id) if previous is not None else {}
-    missing = sorted({c.text for c in chunks if c.text not in known})
+    known: dict[str, list[float]] = {}
+    for item in pending:
+        if item.replaces:  # sentences that did not change keep their vectors
+            known.update(store.chunk_vectors(item.doc.doc_id))
+    missing = sorted({c.text for item in pending for c in item.chunks if c.text not in known})
     if missing:
         known.update(zip(missing, store.embeddings.embed_documents(missing), strict=True))
-    store.write_document(doc, chunks, [known[c.text] for c in chunks])
-    (report.updated if previous is not None else report.added).append(doc.source)
-    report.chunks += len(chunks)
+    for item in pending:
+        item.vectors = [known[c.text] for c in item.chunks]
+    store.write_documents(pending)
+    for item in pending:
+        (report.updated if item.replaces else report.added).append(item.doc.source)
+        report.chunks += len(item.chunks)

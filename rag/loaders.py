@@ -44,7 +44,8 @@ class Skipped:
 
 def iter_sources(inputs: Iterable[str | Path], settings: Settings) -> Iterator[str | Skipped]:
     """Expand folders (recursively, following no symlink loop) into files Kaynak can load."""
-    seen: set[Path] = set()
+    # Kaynak's own index is never a source, even inside a folder being ingested.
+    seen: set[Path] = {settings.home.resolve()}
     for item in inputs:
         raw = str(item)
         if raw.startswith(("http://", "https://")):

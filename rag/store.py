@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -40,6 +40,16 @@ class DocumentRecord:
     published: str
     language: str
     chunks: int
+
+
+@dataclass
+class Pending:
+    """A document on its way into the store."""
+
+    doc: SourceDocument
+    chunks: list[Chunk]
+    replaces: bool  # an earlier version is stored
+    vectors: list[list[float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -158,37 +168,50 @@ class Store:
             for text, vec in zip(got["documents"], vectors, strict=True)
         }
 
-    def write_document(
-        self, doc: SourceDocument, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
-    ) -> None:
-        """Upsert the chunks, delete the document's stale chunks, then write its record."""
-        meta_common = {name: getattr(doc, name) or "" for name in _DOC_FIELDS}
-        ids = [c.chunk_id for c in chunks]
+    def write_documents(self, items: Sequence[Pending]) -> None:
+        """Upsert the chunks of several documents, delete stale chunks of the ones that
+        changed, then write their records (last, so a crash leaves them to be redone)."""
+        if not items:
+            return
+        ids: list[str] = []
+        texts: list[str] = []
+        vectors: list[list[float]] = []
+        metadatas: list[dict[str, Any]] = []
+        for item in items:
+            common = {name: getattr(item.doc, name) or "" for name in _DOC_FIELDS}
+            for chunk, vector in zip(item.chunks, item.vectors, strict=True):
+                ids.append(chunk.chunk_id)
+                texts.append(chunk.text)
+                vectors.append(list(vector))
+                metadatas.append(
+                    {**common, "doc_id": item.doc.doc_id, "start": chunk.start, "end": chunk.end,
+                     "index": chunk.index}
+                )
         with self._lock:
-            batch = max(1, min(self._max_batch(), 1000))
-            for i in range(0, len(chunks), batch):
-                part = chunks[i : i + batch]
+            batch = max(1, min(self._max_batch(), 2000))
+            for i in range(0, len(ids), batch):
                 self.chunks._collection.upsert(
                     ids=ids[i : i + batch],
-                    documents=[c.text for c in part],
-                    embeddings=[list(v) for v in vectors[i : i + batch]],
-                    metadatas=[
-                        {**meta_common, "doc_id": doc.doc_id, "start": c.start, "end": c.end,
-                         "index": c.index}
-                        for c in part
-                    ],
+                    documents=texts[i : i + batch],
+                    embeddings=vectors[i : i + batch],
+                    metadatas=metadatas[i : i + batch],
                 )
-            old = self.chunks.get(where={"doc_id": doc.doc_id}, include=[])["ids"]
-            stale = sorted(set(old) - set(ids))
-            if stale:
-                self.chunks.delete(ids=stale)
+            for item in items:
+                if item.replaces:
+                    old = self.chunks.get(where={"doc_id": item.doc.doc_id}, include=[])["ids"]
+                    stale = sorted(set(old) - {c.chunk_id for c in item.chunks})
+                    if stale:
+                        self.chunks.delete(ids=stale)
             self._docs.upsert(
-                ids=[doc.doc_id],
-                documents=[doc.text],
-                embeddings=[[1.0]],  # the documents collection is looked up by id, never searched
+                ids=[item.doc.doc_id for item in items],
+                documents=[item.doc.text for item in items],
+                # the documents collection is looked up by id, never searched
+                embeddings=[[1.0] for _ in items],
                 metadatas=[
-                    {**meta_common, "source": doc.source, "content_hash": doc.content_hash,
-                     "chunks": len(chunks)}
+                    {**{name: getattr(item.doc, name) or "" for name in _DOC_FIELDS},
+                     "source": item.doc.source, "content_hash": item.doc.content_hash,
+                     "chunks": len(item.chunks)}
+                    for item in items
                 ],
             )
 
