@@ -265,6 +265,7 @@ class Tutorial:
 
         from rag.config import Settings
         from rag.loaders import LoadError, load
+        from rag.text import short_hash
 
         settings = Settings.from_env(progress=False)
         splitter = RecursiveCharacterTextSplitter(
@@ -278,8 +279,12 @@ class Tutorial:
                 continue
             docs.append(Document(page_content=doc.text, metadata={"source": doc.source}))
         splits = splitter.split_documents(docs)
+        # Ids from source and offset rather than the usual random uuids, so that runs insert
+        # the same ids in the same order (the HNSW graph, and so approximate results, repeat).
+        ids = [f"{short_hash(d.metadata['source'])}-{d.metadata['start_index']}-{n}"
+               for n, d in enumerate(splits)]
         for i in range(0, len(splits), self.BATCH):
-            self.store.add_documents(splits[i : i + self.BATCH])
+            self.store.add_documents(splits[i : i + self.BATCH], ids=ids[i : i + self.BATCH])
         return len(splits)
 
     def search(self, query: str, k: int | None = None) -> list[str]:

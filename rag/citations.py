@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.embeddings import KaynakEmbeddings
-from rag.text import mentions, name_words, names_and_numbers, tokens
+from rag.text import mentions, name_words, names_and_numbers, number_values, tokens
 from rag.types import Citation, DroppedSentence, Passage
 
 _MARKER_RE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -92,7 +92,7 @@ def verify(
             )
             dropped.append(DroppedSentence(claim, reason))
             continue
-        unknown = unsupported_names(claim, [contexts[n - 1] for n in cited])
+        unknown = unsupported_names(claim, [contexts[n - 1] for n in cited], embeddings)
         if unknown:
             dropped.append(
                 DroppedSentence(claim, f"{', '.join(unknown)} not found in the cited source")
@@ -132,13 +132,32 @@ def _similarities(
     return a[: len(claims)] @ a[len(claims) :].T
 
 
-def unsupported_names(claim: str, cited_texts: Sequence[str]) -> list[str]:
-    """Names and numbers of `claim` that none of the cited texts mentions in any spelling."""
+def unsupported_names(
+    claim: str, cited_texts: Sequence[str], embeddings: KaynakEmbeddings | None = None,
+    threshold: float = 0.67,
+) -> list[str]:
+    """Names and numbers of `claim` that none of the cited texts mentions. A name may be
+    spelled alike (Canada/Kanada) or, given `embeddings`, be a translation of a name there
+    (India/Hindistan, Beijing/Pekin, United States/ABD: multilingual similarity >= 0.67,
+    calibrated in bench/verifier.py)."""
     words = {w for text in cited_texts for w in tokens(text)}
     names = {w for text in cited_texts for w in name_words(text)}
-    return list(
-        dict.fromkeys(n for n in names_and_numbers(claim) if not mentions(n, words, names))
-    )
+    missing = [
+        n for n in names_and_numbers(claim, sentence_initial=False)
+        if not n.isdigit() and not mentions(n, words, names)
+    ]
+    stated = {v for text in cited_texts for v in number_values(text)}
+    missing += [str(v) for v in sorted(number_values(claim) - stated)]
+    if missing and embeddings is not None:
+        candidates = sorted(
+            {n for text in cited_texts for n in names_and_numbers(text) if not n.isdigit()}
+        )
+        unmatched = [n for n in missing if not n.isdigit()]
+        if candidates and unmatched:
+            sim = _similarities(embeddings, unmatched, candidates)
+            translated = {n for n, row in zip(unmatched, sim, strict=True) if row.max() >= threshold}
+            missing = [n for n in missing if n not in translated]
+    return list(dict.fromkeys(missing))
 
 
 def _renumber(

@@ -67,11 +67,12 @@ def stems(text: str, prefix: int = 5) -> list[str]:
     return [t[:prefix] for t in tokens(text) if len(t) > 1]
 
 
-def names_and_numbers(text: str) -> list[str]:
+def names_and_numbers(text: str, sentence_initial: bool = True) -> list[str]:
     """Names (runs of capitalised words: "Melanie Joly", "Five Eyes") and numbers in `text`.
-    A sentence's first word counts unless it is a common sentence opener."""
-    found: list[str] = []
-    run: list[str] = []
+    A sentence's first word counts unless it is a common sentence opener; with
+    `sentence_initial=False` a lone capitalised first word does not count at all (in fluent
+    prose it is usually a capitalised noun: "Industry groups ...", "Eylem planı ...")."""
+    runs: list[tuple[int, list[str]]] = []
     last_end = -1
     for match in _CAPITALISED_RE.finditer(text):
         word = match.group()
@@ -83,18 +84,23 @@ def names_and_numbers(text: str) -> list[str]:
             and folded not in _NOT_NAMES
             and not _TR_PRONOUN_RE.match(folded)
         )
-        if is_name and run and text[last_end : match.start()] == " ":
-            run.append(base)
-        else:
-            if run:
-                found.append(" ".join(run))
-            run = [base] if is_name else []
-        # a suffix after an apostrophe ends the name ("Tokyo’da")
-        last_end = match.end() if base == word else -1
-    if run:
-        found.append(" ".join(run))
-    found += _NUMBER_RE.findall(text)
-    return found
+        if is_name and runs and last_end >= 0 and text[last_end : match.start()] == " ":
+            runs[-1][1].append(base)
+        elif is_name:
+            runs.append((match.start(), [base]))
+        # a word that is not a name, or a suffix after an apostrophe ("Tokyo’da"), ends a run
+        last_end = match.end() if is_name and base == word else -1
+    found = [
+        " ".join(words)
+        for start, words in runs
+        if sentence_initial or len(words) > 1 or words[0].isupper() or not _starts_sentence(text, start)
+    ]
+    return found + _NUMBER_RE.findall(text)
+
+
+def _starts_sentence(text: str, position: int) -> bool:
+    before = text[:position].rstrip(" \t\"“‘'(«-")
+    return not before or before[-1] in ".!?:;\n"
 
 
 def mentions(name: str, words: set[str], names: set[str]) -> bool:
@@ -129,6 +135,26 @@ def _mentioned_word(word: str, words: set[str], names: set[str]) -> bool:
 def name_words(text: str) -> set[str]:
     """Folded words of the names in `text`."""
     return {w for name in names_and_numbers(text) for w in tokens(name)}
+
+
+# Number words from three up (English and Turkish): "one"/"two"/"both" are too often just
+# descriptive ("the two countries") to demand that the source spells them out.
+_NUMBER_WORDS = {
+    "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9, "dozen": 12,
+    # ("on" = 10 and "bin" = 1000 are left out: they are English words too)
+    "uc": 3, "dort": 4, "bes": 5, "alti": 6, "yedi": 7, "sekiz": 8, "dokuz": 9,
+    "yirmi": 20, "otuz": 30, "kirk": 40, "elli": 50, "yuz": 100, "milyon": 10**6,
+    "milyar": 10**9,
+}  # fmt: skip
+
+
+def number_values(text: str) -> set[int]:
+    """The numbers a text states, in digits or words ("eight", "sekiz", "2050")."""
+    values = {int(n) for n in re.findall(r"\d+", text) if len(n) < 16}
+    values |= {_NUMBER_WORDS[w] for w in tokens(text) if w in _NUMBER_WORDS}
+    return values
 
 
 def numbers(text: str) -> list[str]:

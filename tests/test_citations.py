@@ -63,10 +63,11 @@ def test_invented_person_and_invented_number_are_dropped(emb):
 
 def test_names_may_come_from_the_text_around_the_passage(emb):
     before = "Dışişleri Bakanı Melanie Joly Salı günü Twitter’da bir açıklama yaptı. "
-    out = verify("Joly met Yoshimasa Hayashi in Tokyo [1].", [_p(HAYASHI)], emb, 0.35, contexts=[before + HAYASHI])
-    assert out.text == "Joly met Yoshimasa Hayashi in Tokyo [1]."
-    out = verify("Joly met Yoshimasa Hayashi in Tokyo [1].", [_p(HAYASHI)], emb, 0.35)
-    assert out.dropped[0].reason == "Joly not found in the cited source"
+    claim = "Melanie Joly met her counterpart Yoshimasa Hayashi in Tokyo [1]."
+    out = verify(claim, [_p(HAYASHI)], emb, 0.35, contexts=[before + HAYASHI])
+    assert out.text == claim
+    out = verify(claim, [_p(HAYASHI)], emb, 0.35)
+    assert out.dropped[0].reason == "Melanie Joly not found in the cited source"
 
 
 def test_names_are_matched_across_spellings():
