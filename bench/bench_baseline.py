@@ -68,8 +68,13 @@ from bench_core import WARMUP_QUESTION, WARMUP_TEXT, kaynak_build
 
 def answerable_items(paths: list[str | Path]) -> list[dict[str, Any]]:
     return [
-        {"id": it.get("id"), "set": it["set"], "query": retrieval_query(it),
-         "expected": it.get("expected", []), "cross_lingual": is_cross_lingual(it)}
+        {
+            "id": it.get("id"),
+            "set": it["set"],
+            "query": retrieval_query(it),
+            "expected": it.get("expected", []),
+            "cross_lingual": is_cross_lingual(it),
+        }
         for it in load_questions(paths)
         if it.get("answerable", True)
     ]
@@ -79,15 +84,22 @@ def tutorial_build(corpus: str | Path, persist_dir: str | Path) -> tuple[dict[st
     """Load the model, warm it up (timed apart), then ingest `corpus` (timed)."""
     files = source_files(corpus)
     size_bytes = bytes_of(files)
-    res: dict[str, Any] = {"pipeline": "tutorial", "source_files": len(files),
-                           "source_mb": round(size_bytes / 1e6, 3)}
+    res: dict[str, Any] = {
+        "pipeline": "tutorial",
+        "source_files": len(files),
+        "source_mb": round(size_bytes / 1e6, 3),
+    }
     ms, embeddings = timed_ms(tutorial_embeddings)
     res["model_load_ms"] = round(ms, 1)
     res["lazy_init_ms"] = round(timed_ms(lambda: embeddings.embed_documents([WARMUP_TEXT]))[0], 1)
     tutorial = Tutorial(persist_dir, embeddings)
-    res["settings"] = {"embedding_model_id": embeddings.model_id, "chunk_size": Tutorial.CHUNK_SIZE,
-                       "chunk_overlap": Tutorial.CHUNK_OVERLAP, "k": Tutorial.K,
-                       "distance": "l2 (Chroma default)"}
+    res["settings"] = {
+        "embedding_model_id": embeddings.model_id,
+        "chunk_size": Tutorial.CHUNK_SIZE,
+        "chunk_overlap": Tutorial.CHUNK_OVERLAP,
+        "k": Tutorial.K,
+        "distance": "l2 (Chroma default)",
+    }
     ms, chunks = timed_ms(lambda: tutorial.ingest(files))
     seconds = ms / 1000
     res["ingest"] = {
@@ -129,15 +141,18 @@ def measure_tutorial(
     return res
 
 
-def interleaved_latency(bot: Any, tutorial: Tutorial, items: list[dict[str, Any]],
-                        repeats: int, k: int = 5) -> dict[str, Any]:
+def interleaved_latency(
+    bot: Any, tutorial: Tutorial, items: list[dict[str, Any]], repeats: int, k: int = 5
+) -> dict[str, Any]:
     """Both pipelines question by question, alternately (so that load from other processes
     on a shared machine falls on both alike): every question once (cold), then `repeats`
     rounds (warm). Also the rank of the first on-target chunk from the cold round."""
     bot.retrieve(WARMUP_QUESTION, k=k)
     tutorial.search(WARMUP_QUESTION)
     times: dict[str, dict[str, list[float]]] = {
-        "kaynak": {"cold": [], "warm": []}, "tutorial": {"cold": [], "warm": []}}
+        "kaynak": {"cold": [], "warm": []},
+        "tutorial": {"cold": [], "warm": []},
+    }
     ranks: dict[str, list[int | None]] = {"kaynak": [], "tutorial": []}
     for round_ in range(repeats + 1):
         phase = "cold" if round_ == 0 else "warm"
@@ -161,9 +176,15 @@ def comparison(kaynak: dict[str, Any], tutorial: dict[str, Any]) -> list[dict[st
     rows: list[dict[str, Any]] = []
 
     def add(metric: str, k: Any, t: Any, note: str = "") -> None:
-        rows.append({"metric": metric, "kaynak": k, "tutorial": t,
-                     "ratio": ratio(k, t) if _number(k) and _number(t) else None,
-                     "note": note})
+        rows.append(
+            {
+                "metric": metric,
+                "kaynak": k,
+                "tutorial": t,
+                "ratio": ratio(k, t) if _number(k) and _number(t) else None,
+                "note": note,
+            }
+        )
 
     for group in ("all", "cross_lingual"):
         kq, tq = kaynak["quality"][group], tutorial["quality"][group]
@@ -172,16 +193,28 @@ def comparison(kaynak: dict[str, Any], tutorial: dict[str, Any]) -> list[dict[st
         add(f"MRR ({label}, n={n})", kq.get("mrr"), tq.get("mrr"), "Kaynak top 5, tutorial top 4")
         add(f"recall@1 ({label})", kq.get("recall@1"), tq.get("recall@1"))
         add(f"recall@4 ({label})", kq.get("recall@4"), tq.get("recall@4"), "same depth")
-        add(f"recall@5 / @4 ({label})", kq.get("recall@5"), tq.get("recall@4"),
-            "Kaynak k=5 vs tutorial k=4")
-    add("ingest chunks/s", kaynak["ingest"]["chunks_per_s"], tutorial["ingest"]["chunks_per_s"],
-        f"chunks: {kaynak['ingest']['chunks']} vs {tutorial['ingest']['chunks']}")
+        add(
+            f"recall@5 / @4 ({label})",
+            kq.get("recall@5"),
+            tq.get("recall@4"),
+            "Kaynak k=5 vs tutorial k=4",
+        )
+    add(
+        "ingest chunks/s",
+        kaynak["ingest"]["chunks_per_s"],
+        tutorial["ingest"]["chunks_per_s"],
+        f"chunks: {kaynak['ingest']['chunks']} vs {tutorial['ingest']['chunks']}",
+    )
     add("ingest MB/s", kaynak["ingest"]["mb_per_s"], tutorial["ingest"]["mb_per_s"])
     add("ingest seconds", kaynak["ingest"]["seconds"], tutorial["ingest"]["seconds"])
     for phase in ("cold", "warm"):
         for pct in ("p50", "p95"):
-            add(f"retrieval {pct} ms ({phase})", kaynak["retrieve_ms"][phase].get(pct),
-                tutorial["search_ms"][phase].get(pct), "Kaynak retrieve vs similarity_search")
+            add(
+                f"retrieval {pct} ms ({phase})",
+                kaynak["retrieve_ms"][phase].get(pct),
+                tutorial["search_ms"][phase].get(pct),
+                "Kaynak retrieve vs similarity_search",
+            )
     add("index on disk MB", kaynak["disk"]["apparent_mb"], tutorial["disk"]["apparent_mb"])
     return rows
 
@@ -199,8 +232,10 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     width = max(len(r["metric"]) for r in rows)
     lines = [f"{'metric':<{width}}  {'kaynak':>10}  {'tutorial':>10}  {'k/t':>7}  note"]
     for r in rows:
-        lines.append(f"{r['metric']:<{width}}  {show(r['kaynak']):>10}  {show(r['tutorial']):>10}  "
-                     f"{show(r['ratio']):>7}  {r['note']}")
+        lines.append(
+            f"{r['metric']:<{width}}  {show(r['kaynak']):>10}  {show(r['tutorial']):>10}  "
+            f"{show(r['ratio']):>7}  {r['note']}"
+        )
     return "\n".join(lines)
 
 
@@ -223,8 +258,10 @@ def main() -> int:
         "machine": machine_info(),
         "corpus": rel(corpus),
         "questions_files": [rel(q) for q in args.questions],
-        "questions": [{"id": it["id"], "query": it["query"], "cross_lingual": it["cross_lingual"]}
-                      for it in items],
+        "questions": [
+            {"id": it["id"], "query": it["query"], "cross_lingual": it["cross_lingual"]}
+            for it in items
+        ],
         "kaynak_env": kaynak_env(),
     }
     work = Path(tempfile.mkdtemp(prefix="kaynak-bench-baseline-"))
@@ -237,11 +274,20 @@ def main() -> int:
         gc.collect()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    kaynak.update(k=5, questions=len(items), repeats=args.repeats,
-                  retrieve_ms=measured["kaynak"]["latency_ms"], ranks=measured["kaynak"]["ranks"])
-    tutorial.update(k=Tutorial.K, questions=len(items), repeats=args.repeats,
-                    search_ms=measured["tutorial"]["latency_ms"],
-                    ranks=measured["tutorial"]["ranks"])
+    kaynak.update(
+        k=5,
+        questions=len(items),
+        repeats=args.repeats,
+        retrieve_ms=measured["kaynak"]["latency_ms"],
+        ranks=measured["kaynak"]["ranks"],
+    )
+    tutorial.update(
+        k=Tutorial.K,
+        questions=len(items),
+        repeats=args.repeats,
+        search_ms=measured["tutorial"]["latency_ms"],
+        ranks=measured["tutorial"]["ranks"],
+    )
 
     kaynak["quality"] = split_metrics(items, kaynak["ranks"], (1, 4, 5))
     tutorial["quality"] = split_metrics(items, tutorial["ranks"], (1, 4))
@@ -253,11 +299,15 @@ def main() -> int:
     result["comparison"] = comparison(kaynak, tutorial)
     result["loadavg_at_end"] = loadavg()
 
-    print(f"corpus {result['corpus']}: {kaynak['source_files']} files, {kaynak['source_mb']} MB; "
-          f"{len(items)} answerable questions ({sum(it['cross_lingual'] for it in items)} "
-          f"cross-lingual)")
-    print(f"Kaynak: {kaynak['settings']['embedding_model_id']}, k=5, "
-          f"lexical index {kaynak['lexical_index_build_ms']} ms on first question")
+    print(
+        f"corpus {result['corpus']}: {kaynak['source_files']} files, {kaynak['source_mb']} MB; "
+        f"{len(items)} answerable questions ({sum(it['cross_lingual'] for it in items)} "
+        f"cross-lingual)"
+    )
+    print(
+        f"Kaynak: {kaynak['settings']['embedding_model_id']}, k=5, "
+        f"lexical index {kaynak['lexical_index_build_ms']} ms on first question"
+    )
     print(f"tutorial: {tutorial['settings']['embedding_model_id']}, chunk 1000/200, k=4\n")
     print(format_table(result["comparison"]))
     missed = [i for i, r in kaynak["per_question_rank"].items() if r is None]

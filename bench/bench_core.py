@@ -76,8 +76,11 @@ def kaynak_build(
 
     files = source_files(corpus)
     size_bytes = bytes_of(files)
-    res: dict[str, Any] = {"pipeline": "kaynak", "source_files": len(files),
-                           "source_mb": round(size_bytes / 1e6, 3)}
+    res: dict[str, Any] = {
+        "pipeline": "kaynak",
+        "source_files": len(files),
+        "source_mb": round(size_bytes / 1e6, 3),
+    }
     ms, bot = timed_ms(lambda: make_assistant(home))
     res["assistant_init_ms"] = round(ms, 1)
     res["settings"] = kaynak_settings_summary(bot)
@@ -191,8 +194,9 @@ def measure_cli(home: str | Path, runs: int = 3, question: str = CLI_QUESTION) -
             env[key] = os.environ[key]
     runs_: list[dict[str, Any]] = []
     for _ in range(runs):
-        runs_.append(run_measured([str(kaynak), "ask", question], env=env,
-                                  cwd=tempfile.gettempdir()))
+        runs_.append(
+            run_measured([str(kaynak), "ask", question], env=env, cwd=tempfile.gettempdir())
+        )
     last = runs_[-1]
     first_line = (last["stdout"].strip().splitlines() or [last["stderr"].strip()[-300:]])[0]
     times = [r["ms"] for r in runs_]
@@ -249,38 +253,54 @@ def print_report(r: dict[str, Any]) -> None:
     k = r["kaynak"]
     ing = k["ingest"]
     print(f"corpus            {r['corpus']} ({k['source_files']} files, {k['source_mb']} MB)")
-    print(f"assistant init    {k['assistant_init_ms']} ms (models loaded), then "
-          f"{k['lazy_init_ms']} ms of lazy initialisation (first encode etc.)")
-    print(f"ingest            {ing['chunks']} chunks in {ing['seconds']} s: "
-          f"{ing['chunks_per_s']} chunks/s, {ing['mb_per_s']} MB/s")
+    print(
+        f"assistant init    {k['assistant_init_ms']} ms (models loaded), then "
+        f"{k['lazy_init_ms']} ms of lazy initialisation (first encode etc.)"
+    )
+    print(
+        f"ingest            {ing['chunks']} chunks in {ing['seconds']} s: "
+        f"{ing['chunks_per_s']} chunks/s, {ing['mb_per_s']} MB/s"
+    )
     if "reingest_unchanged" in k:
         re_ = k["reingest_unchanged"]
-        print(f"re-ingest         {re_['seconds']} s ({re_['unchanged']} unchanged, "
-              f"{re_['rewritten']} rewritten)")
+        print(
+            f"re-ingest         {re_['seconds']} s ({re_['unchanged']} unchanged, "
+            f"{re_['rewritten']} rewritten)"
+        )
     print(f"lexical index     {k['lexical_index_build_ms']} ms (built on the first question)")
-    print(f"first retrieve    {k['process_first_retrieve_ms']} ms, first ask "
-          f"{k.get('process_first_ask_ms', '-')} ms (process warm-up question)")
+    print(
+        f"first retrieve    {k['process_first_retrieve_ms']} ms, first ask "
+        f"{k.get('process_first_ask_ms', '-')} ms (process warm-up question)"
+    )
     print(f"retrieve cold     {_fmt_stats(k['retrieve_ms']['cold'])}")
     print(f"retrieve warm     {_fmt_stats(k['retrieve_ms']['warm'])}")
     if "ask_ms" in k:
         print(f"ask cold          {_fmt_stats(k['ask_ms']['cold'])}")
         print(f"ask warm          {_fmt_stats(k['ask_ms']['warm'])}")
         o = k["ask_outcomes"]
-        print(f"ask outcomes      answered {o['answered']}/{o['answerable']} answerable, "
-              f"abstained on {o['abstained']}/{o['unanswerable']} unanswerable")
+        print(
+            f"ask outcomes      answered {o['answered']}/{o['answerable']} answerable, "
+            f"abstained on {o['abstained']}/{o['unanswerable']} unanswerable"
+        )
     print(f"peak RSS          {k['peak_rss_mb']} MB")
-    print(f"KAYNAK_HOME       {k['disk']['apparent_mb']} MB ({k['disk']['allocated_mb']} MB "
-          f"allocated, {k['disk']['files']} files)")
+    print(
+        f"KAYNAK_HOME       {k['disk']['apparent_mb']} MB ({k['disk']['allocated_mb']} MB "
+        f"allocated, {k['disk']['files']} files)"
+    )
     if r.get("cli"):
         c = r["cli"]
-        print(f"CLI first answer  median {c['median_ms']} ms over {c['runs']} runs {c['all_ms']} "
-              f"(exit {c['exit_codes']}; peak RSS {c['peak_rss_mb']} MB)")
+        print(
+            f"CLI first answer  median {c['median_ms']} ms over {c['runs']} runs {c['all_ms']} "
+            f"(exit {c['exit_codes']}; peak RSS {c['peak_rss_mb']} MB)"
+        )
         print(f"                  {c['answer_first_line'][:100]}")
         b = c.get("breakdown", {})
         if "first_ask_ms" in b:
-            print(f"new process       import {b['import_ms']} ms, Assistant() "
-                  f"{b['assistant_init_ms']} ms, first ask {b['first_ask_ms']} ms, second ask "
-                  f"{b['second_ask_ms']} ms (one run)")
+            print(
+                f"new process       import {b['import_ms']} ms, Assistant() "
+                f"{b['assistant_init_ms']} ms, first ask {b['first_ask_ms']} ms, second ask "
+                f"{b['second_ask_ms']} ms (one run)"
+            )
 
 
 def main() -> int:
@@ -298,8 +318,11 @@ def main() -> int:
     if not corpus.is_dir():
         p.error(f"--corpus {corpus} is not a folder")
     items = [
-        {"id": it.get("id"), "query": it["question"],
-         "expected": it.get("expected") if it.get("answerable", True) else None}
+        {
+            "id": it.get("id"),
+            "query": it["question"],
+            "expected": it.get("expected") if it.get("answerable", True) else None,
+        }
         for it in load_questions([args.questions])
     ]
     result: dict[str, Any] = {

@@ -53,9 +53,12 @@ def questions() -> list[dict[str, Any]]:
     from _common import is_cross_lingual
 
     return [
-        {"id": it.get("id"), "query": retrieval_query(it),
-         "expected": it.get("expected", []) if it.get("answerable", True) else None,
-         "cross_lingual": is_cross_lingual(it)}
+        {
+            "id": it.get("id"),
+            "query": retrieval_query(it),
+            "expected": it.get("expected", []) if it.get("answerable", True) else None,
+            "cross_lingual": is_cross_lingual(it),
+        }
         for it in load_questions([QUESTIONS, HELDOUT])
     ]
 
@@ -91,8 +94,18 @@ def worker(pipeline: str, corpus: str, repeats: int, out: str, tmp: str | None) 
 def run_worker(pipeline: str, corpus: Path, repeats: int, tmp: str | None) -> dict[str, Any]:
     fd, out = tempfile.mkstemp(prefix=f"kaynak-bench-{pipeline}-", suffix=".json")
     os.close(fd)
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", pipeline,
-           "--corpus", str(corpus), "--repeats", str(repeats), "--json-out", out]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        pipeline,
+        "--corpus",
+        str(corpus),
+        "--repeats",
+        str(repeats),
+        "--json-out",
+        out,
+    ]
     if tmp:
         cmd += ["--tmp", tmp]
     try:
@@ -125,22 +138,31 @@ def plot(results: list[dict[str, Any]], path: str | Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in results
-            if "error" not in r.get("kaynak", {}) or "error" not in r.get("tutorial", {})]
+    rows = [
+        r
+        for r in results
+        if "error" not in r.get("kaynak", {}) or "error" not in r.get("tutorial", {})
+    ]
     if not rows:
         return None
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    for ax, phase, title in ((axes[0], "cold", "first time a question is asked"),
-                             (axes[1], "warm", "repeated questions")):
+    for ax, phase, title in (
+        (axes[0], "cold", "first time a question is asked"),
+        (axes[1], "warm", "repeated questions"),
+    ):
         for pipeline, key, label, colour in SERIES:
-            pts = [(r["size"], r[pipeline][key][phase]) for r in rows
-                   if key in r.get(pipeline, {}) and r[pipeline][key][phase].get("n")]
+            pts = [
+                (r["size"], r[pipeline][key][phase])
+                for r in rows
+                if key in r.get(pipeline, {}) and r[pipeline][key][phase].get("n")
+            ]
             if not pts:
                 continue
             xs = [x for x, _ in pts]
             ax.plot(xs, [s["p50"] for _, s in pts], "o-", color=colour, label=f"{label} p50")
-            ax.plot(xs, [s["p95"] for _, s in pts], "s--", color=colour, alpha=0.7,
-                    label=f"{label} p95")
+            ax.plot(
+                xs, [s["p95"] for _, s in pts], "s--", color=colour, alpha=0.7, label=f"{label} p95"
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("corpus size (synthetic sentence chunks, + the article)")
@@ -178,9 +200,13 @@ def summary_rows(r: dict[str, Any]) -> list[tuple[str, Any, Any]]:
         ("re-ingest unchanged s", g(k, "reingest_unchanged", "seconds"), None),
         ("lexical index build ms", g(k, "lexical_index_build_ms"), None),
         *[
-            (f"retrieve/search {pct} ms {phase}", g(k, "retrieve_ms", phase, pct),
-             g(t, "search_ms", phase, pct))
-            for phase in ("cold", "warm") for pct in ("p50", "p95")
+            (
+                f"retrieve/search {pct} ms {phase}",
+                g(k, "retrieve_ms", phase, pct),
+                g(t, "search_ms", phase, pct),
+            )
+            for phase in ("cold", "warm")
+            for pct in ("p50", "p95")
         ],
         ("ask p50 ms cold", g(k, "ask_ms", "cold", "p50"), None),
         ("ask p95 ms cold", g(k, "ask_ms", "cold", "p95"), None),
@@ -190,24 +216,31 @@ def summary_rows(r: dict[str, Any]) -> list[tuple[str, Any, Any]]:
         ("index on disk MB", g(k, "disk", "apparent_mb"), g(t, "disk", "apparent_mb")),
         ("MRR (answerable)", g(k, "quality", "all", "mrr"), g(t, "quality", "all", "mrr")),
         ("recall@4", g(k, "quality", "all", "recall@4"), g(t, "quality", "all", "recall@4")),
-        ("MRR cross-lingual", g(k, "quality", "cross_lingual", "mrr"),
-         g(t, "quality", "cross_lingual", "mrr")),
+        (
+            "MRR cross-lingual",
+            g(k, "quality", "cross_lingual", "mrr"),
+            g(t, "quality", "cross_lingual", "mrr"),
+        ),
     ]
 
 
 def print_size(r: dict[str, Any]) -> None:
     from _common import ratio
 
-    print(f"\n== size {r['size']} ({r['corpus']['files']} files, "
-          f"{r['corpus']['text_bytes'] / 1e6:.2f} MB) ==")
+    print(
+        f"\n== size {r['size']} ({r['corpus']['files']} files, "
+        f"{r['corpus']['text_bytes'] / 1e6:.2f} MB) =="
+    )
     for side in ("kaynak", "tutorial"):
         if "error" in r.get(side, {}):
             print(f"{side} FAILED: {r[side]['error'][-600:]}")
     print(f"{'':30} {'kaynak':>10} {'tutorial':>10} {'k/t':>7}")
     for name, kv, tv in summary_rows(r):
         rt = ratio(kv, tv) if isinstance(kv, int | float) and isinstance(tv, int | float) else None
-        print(f"{name:30} {'-' if kv is None else kv:>10} {'-' if tv is None else tv:>10} "
-              f"{'-' if rt is None else rt:>7}")
+        print(
+            f"{name:30} {'-' if kv is None else kv:>10} {'-' if tv is None else tv:>10} "
+            f"{'-' if rt is None else rt:>7}"
+        )
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -218,10 +251,12 @@ def main() -> int:
     p.add_argument("--sizes", default="1000,10000", help="comma-separated chunk counts")
     p.add_argument("--repeats", type=int, default=3, help="warm rounds over the questions")
     p.add_argument("--json-out", default=str(OUT / "scale.json"))
-    p.add_argument("--plot", default=str(DEFAULT_PLOT),
-                   help="PNG path (default docs/latency_vs_size.png)")
-    p.add_argument("--corpora", default=str(OUT / "corpora"),
-                   help="where generated corpora are cached")
+    p.add_argument(
+        "--plot", default=str(DEFAULT_PLOT), help="PNG path (default docs/latency_vs_size.png)"
+    )
+    p.add_argument(
+        "--corpora", default=str(OUT / "corpora"), help="where generated corpora are cached"
+    )
     p.add_argument("--tmp", help="where the temporary indexes go (default: the system temp dir)")
     p.add_argument("--plot-only", action="store_true", help="redraw --plot from --json-out")
     p.add_argument("--worker", choices=["kaynak", "tutorial"], help=argparse.SUPPRESS)
@@ -253,8 +288,10 @@ def main() -> int:
     for size in sizes:
         manifest = generate(size, Path(args.corpora) / f"n{size}")
         corpus = Path(manifest["path"])
-        print(f"corpus n={size}: {rel(corpus)} ({'reused' if manifest['reused'] else 'generated'})",
-              flush=True)
+        print(
+            f"corpus n={size}: {rel(corpus)} ({'reused' if manifest['reused'] else 'generated'})",
+            flush=True,
+        )
         row: dict[str, Any] = {"size": size, "corpus": {**manifest, "path": rel(corpus)}}
         for pipeline in ("kaynak", "tutorial"):
             print(f"  {pipeline} ...", flush=True)

@@ -58,18 +58,32 @@ def main() -> None:
     print(f"{len(pairs)} labelled pairs ({sum(truth)} supported), model {emb.model_id}\n")
     print("threshold  precision  recall    F1   kept")
     for r in rows:
-        print(f"{r['threshold']:>9.2f}  {r['precision']:>9.3f}  {r['recall']:>6.3f}  {r['f1']:.3f}  {r['kept']:>4}")
-    print(f"\nconfigured threshold {settings.support_threshold}: precision {configured['precision']:.3f}, "
-          f"recall {configured['recall']:.3f}")
-    print(f"similarity alone (no name/number check): precision {similarity_only['precision']:.3f}, "
-          f"recall {similarity_only['recall']:.3f}")
+        print(
+            f"{r['threshold']:>9.2f}  {r['precision']:>9.3f}  {r['recall']:>6.3f}  {r['f1']:.3f}  {r['kept']:>4}"
+        )
+    print(
+        f"\nconfigured threshold {settings.support_threshold}: precision {configured['precision']:.3f}, "
+        f"recall {configured['recall']:.3f}"
+    )
+    print(
+        f"similarity alone (no name/number check): precision {similarity_only['precision']:.3f}, "
+        f"recall {similarity_only['recall']:.3f}"
+    )
     print("wrongly kept, by kind:", configured["false_kept_by_kind"])
 
     latency = _latency(emb, settings)
-    print(f"verification latency for a 4-sentence answer: p50 {latency['p50_ms']:.1f} ms, "
-          f"p95 {latency['p95_ms']:.1f} ms")
-    out = {"thresholds": rows, "configured": configured, "similarity_only": similarity_only,
-           "latency": latency, "pairs": len(pairs), "model": emb.model_id}
+    print(
+        f"verification latency for a 4-sentence answer: p50 {latency['p50_ms']:.1f} ms, "
+        f"p95 {latency['p95_ms']:.1f} ms"
+    )
+    out = {
+        "thresholds": rows,
+        "configured": configured,
+        "similarity_only": similarity_only,
+        "latency": latency,
+        "pairs": len(pairs),
+        "model": emb.model_id,
+    }
     Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json_out).write_text(json.dumps(out, indent=2))
 
@@ -86,18 +100,28 @@ def _score(threshold, sims, names_ok, truth, pairs) -> dict:  # type: ignore[no-
     for k, t, p in zip(kept, truth, pairs, strict=True):
         if k and not t:
             by_kind[p["kind"]] = by_kind.get(p["kind"], 0) + 1
-    return {"threshold": float(threshold), "precision": precision, "recall": recall, "f1": f1,
-            "kept": sum(kept), "false_kept_by_kind": by_kind}
+    return {
+        "threshold": float(threshold),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "kept": sum(kept),
+        "false_kept_by_kind": by_kind,
+    }
 
 
 def _latency(emb, settings, repeats: int = 30) -> dict:  # type: ignore[no-untyped-def]
     from rag.citations import verify
 
-    passage = ("Japon mevkidaşı Yoshimasa Hayashi ile Tokyo’da bir araya gelerek savunma ve "
-               "ekonomik güvenlik alanındaki işbirliğini güçlendirme amaçlı bir eylem planı kabul etti.")
+    passage = (
+        "Japon mevkidaşı Yoshimasa Hayashi ile Tokyo’da bir araya gelerek savunma ve "
+        "ekonomik güvenlik alanındaki işbirliğini güçlendirme amaçlı bir eylem planı kabul etti."
+    )
     sources = [Passage("d", "t", "", "", passage, 0, len(passage), 1.0)] * 3
-    answer = ("Joly met Yoshimasa Hayashi in Tokyo [1]. They adopted an action plan [2]. "
-              "It covers defence and economic security [3]. The plan strengthens cooperation [1].")
+    answer = (
+        "Joly met Yoshimasa Hayashi in Tokyo [1]. They adopted an action plan [2]. "
+        "It covers defence and economic security [3]. The plan strengthens cooperation [1]."
+    )
     times = []
     for _ in range(repeats):
         started = time.perf_counter()

@@ -107,7 +107,10 @@ class Assistant:
         return KaynakRetriever(retriever=self.retriever, k=self._k(k))
 
     def ask(
-        self, question: str, history: History | None = None, k: int | None = None,
+        self,
+        question: str,
+        history: History | None = None,
+        k: int | None = None,
         use_llm: bool = True,
     ) -> Answer:
         answer: Answer | None = None
@@ -118,7 +121,10 @@ class Assistant:
         return answer
 
     def stream(
-        self, question: str, history: History | None = None, k: int | None = None,
+        self,
+        question: str,
+        history: History | None = None,
+        k: int | None = None,
         use_llm: bool = True,
     ) -> Iterator[str | Answer]:
         """Text as it is produced, then the final verified `Answer` (which replaces the

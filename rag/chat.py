@@ -43,7 +43,9 @@ def _condense_with_llm(question: str, history: History, llm: BaseChatModel) -> s
         f"User: {q}\nAssistant: {' '.join(a.split())[:400]}" for q, a in list(history)[-3:]
     )
     try:
-        reply = llm.invoke([HumanMessage(prompts.CONDENSE.format(history=turns, question=question))])
+        reply = llm.invoke(
+            [HumanMessage(prompts.CONDENSE.format(history=turns, question=question))]
+        )
     except Exception:  # a failing model must not stop the conversation; the rule still works
         return ""
     text = str(getattr(reply, "content", "") or "").strip().strip('"').strip()

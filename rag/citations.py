@@ -124,16 +124,16 @@ def verify(
     return _renumber(kept, passages, dropped)
 
 
-def _similarities(
-    embeddings: KaynakEmbeddings, claims: list[str], texts: list[str]
-) -> np.ndarray:
+def _similarities(embeddings: KaynakEmbeddings, claims: list[str], texts: list[str]) -> np.ndarray:
     a = np.asarray(embeddings.embed_documents(claims + texts), dtype=np.float32)
     a /= np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
     return a[: len(claims)] @ a[len(claims) :].T
 
 
 def unsupported_names(
-    claim: str, cited_texts: Sequence[str], embeddings: KaynakEmbeddings | None = None,
+    claim: str,
+    cited_texts: Sequence[str],
+    embeddings: KaynakEmbeddings | None = None,
     threshold: float = 0.67,
 ) -> list[str]:
     """Names and numbers of `claim` that none of the cited texts mentions. A name may be
@@ -143,7 +143,8 @@ def unsupported_names(
     words = {w for text in cited_texts for w in tokens(text)}
     names = {w for text in cited_texts for w in name_words(text)}
     missing = [
-        n for n in names_and_numbers(claim, sentence_initial=False)
+        n
+        for n in names_and_numbers(claim, sentence_initial=False)
         if not n.isdigit() and not mentions(n, words, names)
     ]
     stated = {v for text in cited_texts for v in number_values(text)}
@@ -155,7 +156,9 @@ def unsupported_names(
         unmatched = [n for n in missing if not n.isdigit()]
         if candidates and unmatched:
             sim = _similarities(embeddings, unmatched, candidates)
-            translated = {n for n, row in zip(unmatched, sim, strict=True) if row.max() >= threshold}
+            translated = {
+                n for n, row in zip(unmatched, sim, strict=True) if row.max() >= threshold
+            }
             missing = [n for n in missing if n not in translated]
     return list(dict.fromkeys(missing))
 

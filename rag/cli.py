@@ -99,8 +99,17 @@ def _run(args: argparse.Namespace) -> int:
     bot = _assistant(args)
     if args.command == "ingest":
         report = bot.ingest(args.sources, prune=args.prune)
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if args.json else report.summary())
-        return 0 if (report.added or report.updated or report.unchanged or report.removed) or not report.skipped else 1
+        print(
+            json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
+            if args.json
+            else report.summary()
+        )
+        return (
+            0
+            if (report.added or report.updated or report.unchanged or report.removed)
+            or not report.skipped
+            else 1
+        )
     if args.command == "docs":
         docs = bot.documents()
         if args.json:
@@ -112,20 +121,29 @@ def _run(args: argparse.Namespace) -> int:
         if bot.remove(args.doc_id):
             print(f"removed {args.doc_id}")
             return 0
-        print(f"kaynak: no document with id {args.doc_id!r}; `kaynak docs` lists them", file=sys.stderr)
+        print(
+            f"kaynak: no document with id {args.doc_id!r}; `kaynak docs` lists them",
+            file=sys.stderr,
+        )
         return 1
     if args.command == "eval":
         from rag.evaluate import evaluate, format_report
 
         bot.ensure_corpus()
         result = evaluate(bot, args.questions)
-        print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_report(result))
+        print(
+            json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_report(result)
+        )
         return 0
 
     bot.ensure_corpus()
     if args.command == "ask":
         answer = bot.ask(args.question, k=args.k)
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
+        print(
+            json.dumps(answer.to_dict(), ensure_ascii=False, indent=2)
+            if args.json
+            else format_answer(answer)
+        )
         return 0
     return _chat(bot, args.k)
 

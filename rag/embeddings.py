@@ -119,7 +119,10 @@ class SentenceTransformerEmbeddings(KaynakEmbeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         with self._lock:
             vecs = self._model.encode(
-                texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=False,
             )
         return np.asarray(vecs, dtype=np.float32).tolist()
 

@@ -38,7 +38,9 @@ def on_target(text: str, expected: Iterable[str]) -> bool:
     return any(" ".join(fold(e).split()) in haystack for e in expected)
 
 
-def evaluate(bot: Any, questions: str | Path | Iterable[dict[str, Any]], k: int = 5) -> dict[str, Any]:
+def evaluate(
+    bot: Any, questions: str | Path | Iterable[dict[str, Any]], k: int = 5
+) -> dict[str, Any]:
     """Score `bot` (an Assistant) on `questions`; see the module docstring for the format."""
     from rag.chat import standalone_question
 
@@ -96,9 +98,15 @@ def summarize(rows: list[dict[str, Any]], k: int = 5) -> dict[str, Any]:
         "mrr": _mean([1.0 / r["rank"] if r["rank"] else 0.0 for r in answerable]),
         "answered_correctly": _mean([1.0 if r["correct"] else 0.0 for r in answerable]),
         "false_abstentions": _mean([1.0 if r["abstained"] else 0.0 for r in answerable]),
-        "abstained_when_unanswerable": _mean([1.0 if r["abstained"] else 0.0 for r in unanswerable]),
-        "citation_precision": (sum(r["citations_on_target"] for r in answerable) / cited) if cited else 0.0,
-        "citation_validity": (sum(r["citations_valid"] for r in rows) / all_cited) if all_cited else 1.0,
+        "abstained_when_unanswerable": _mean(
+            [1.0 if r["abstained"] else 0.0 for r in unanswerable]
+        ),
+        "citation_precision": (sum(r["citations_on_target"] for r in answerable) / cited)
+        if cited
+        else 0.0,
+        "citation_validity": (sum(r["citations_valid"] for r in rows) / all_cited)
+        if all_cited
+        else 1.0,
         "latency_p50_ms": float(np.percentile(latencies, 50)) if latencies else 0.0,
         "latency_p95_ms": float(np.percentile(latencies, 95)) if latencies else 0.0,
     }

@@ -43,9 +43,9 @@ def ingest(
     pending: list[Pending] = []
     try:
         for done, source in enumerate(sources, start=1):
-            item = _prepare(source, settings, by_source, report)
-            if item is not None:
-                pending.append(item)
+            prepared = _prepare(source, settings, by_source, report)
+            if prepared is not None:
+                pending.append(prepared)
             # Embedding and writing in batches is many times faster than one by one.
             if sum(len(p.chunks) for p in pending) >= _BATCH_CHUNKS or done == len(sources):
                 _flush(pending, store, report)

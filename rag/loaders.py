@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
 import io
+import ipaddress
 import re
 import socket
 import tomllib
@@ -210,7 +210,11 @@ def _ends_like_sentence(line: str) -> bool:
 def _decode_text(data: bytes, html: bool = False) -> str:
     if b"\x00" in data[:8192]:
         raise LoadError("this looks like a binary file, not text; convert it to .txt or .pdf")
-    for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+    for bom, codec in (
+        (b"\xef\xbb\xbf", "utf-8-sig"),
+        (b"\xff\xfe", "utf-16"),
+        (b"\xfe\xff", "utf-16"),
+    ):
         if data.startswith(bom):
             return data.decode(codec, errors="strict")
     try:
@@ -234,7 +238,9 @@ def _html_to_text(html: str) -> tuple[str, str]:
     meta = trafilatura.extract_metadata(html)
     title = (meta.title if meta and meta.title else "") or ""
     if not text:
-        raise LoadError("no article text was found in this HTML page (only scripts, styles or menus)")
+        raise LoadError(
+            "no article text was found in this HTML page (only scripts, styles or menus)"
+        )
     return text, title
 
 
@@ -247,7 +253,7 @@ def _pdf_to_text(data: bytes) -> tuple[str, str]:
         if reader.is_encrypted:
             raise LoadError("the PDF is encrypted; save an unencrypted copy and ingest that")
         pages = [page.extract_text() or "" for page in reader.pages]
-        title = str((reader.metadata or {}).get("/Title", "") or "")
+        title = str(reader.metadata.get("/Title", "") or "") if reader.metadata else ""
     except LoadError:
         raise
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
@@ -266,7 +272,9 @@ def _docx_to_text(data: bytes) -> tuple[str, str]:
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise LoadError(f"this is not a valid .docx file ({exc}); save it again from Word") from None
+        raise LoadError(
+            f"this is not a valid .docx file ({exc}); save it again from Word"
+        ) from None
     text = "\n".join(p.text for p in document.paragraphs)
     return text, document.core_properties.title or ""
 
@@ -286,7 +294,9 @@ def _sidecar_metadata(path: Path) -> dict[str, str]:
             try:
                 data = tomllib.loads(candidate.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise LoadError(f"its metadata file {candidate.name} is not valid TOML: {exc}") from None
+                raise LoadError(
+                    f"its metadata file {candidate.name} is not valid TOML: {exc}"
+                ) from None
             return {k: str(v) for k, v in data.items()}
     return {}
 
@@ -333,7 +343,9 @@ def load_url(url: str, settings: Settings) -> SourceDocument:
     elif kind in {"text/plain", "text/markdown"}:
         text = _decode_text(body)
     else:
-        raise LoadError(f"unsupported content type {kind or '(none)'!r}; Kaynak reads HTML, PDF and text")
+        raise LoadError(
+            f"unsupported content type {kind or '(none)'!r}; Kaynak reads HTML, PDF and text"
+        )
     return _make_document(text, source=url, path="", default_title=title or url, meta={})
 
 

@@ -45,7 +45,9 @@ def check_question(question: object, settings: Settings) -> str:
             f"{settings.max_question_chars:,} (ask about one thing at a time)"
         )
     if not any(ch.isalnum() for ch in cleaned):
-        raise QuestionError("the question has no words in it; ask with words, e.g. 'Who is Hayashi?'")
+        raise QuestionError(
+            "the question has no words in it; ask with words, e.g. 'Who is Hayashi?'"
+        )
     return cleaned
 
 

@@ -106,7 +106,9 @@ class Store:
             client=self.client,
             collection_metadata=wanted,
         )
-        self._docs = self.client.get_or_create_collection(
+        # chromadb's own collection, for the calls LangChain's wrapper does not expose
+        self._col: Any = self.chunks._collection
+        self._docs: Any = self.client.get_or_create_collection(
             f"{settings.collection}__documents",
             metadata={"schema_version": SCHEMA_VERSION, "hnsw:space": "l2"},
             embedding_function=None,
@@ -164,8 +166,7 @@ class Store:
         if vectors is None:
             return {}
         return {
-            text: list(map(float, vec))
-            for text, vec in zip(got["documents"], vectors, strict=True)
+            text: list(map(float, vec)) for text, vec in zip(got["documents"], vectors, strict=True)
         }
 
     def write_documents(self, items: Sequence[Pending]) -> None:
@@ -184,13 +185,18 @@ class Store:
                 texts.append(chunk.text)
                 vectors.append(list(vector))
                 metadatas.append(
-                    {**common, "doc_id": item.doc.doc_id, "start": chunk.start, "end": chunk.end,
-                     "index": chunk.index}
+                    {
+                        **common,
+                        "doc_id": item.doc.doc_id,
+                        "start": chunk.start,
+                        "end": chunk.end,
+                        "index": chunk.index,
+                    }
                 )
         with self._lock:
             batch = max(1, min(self._max_batch(), 2000))
             for i in range(0, len(ids), batch):
-                self.chunks._collection.upsert(
+                self._col.upsert(
                     ids=ids[i : i + batch],
                     documents=texts[i : i + batch],
                     embeddings=vectors[i : i + batch],
@@ -208,9 +214,12 @@ class Store:
                 # the documents collection is looked up by id, never searched
                 embeddings=[[1.0] for _ in items],
                 metadatas=[
-                    {**{name: getattr(item.doc, name) or "" for name in _DOC_FIELDS},
-                     "source": item.doc.source, "content_hash": item.doc.content_hash,
-                     "chunks": len(item.chunks)}
+                    {
+                        **{name: getattr(item.doc, name) or "" for name in _DOC_FIELDS},
+                        "source": item.doc.source,
+                        "content_hash": item.doc.content_hash,
+                        "chunks": len(item.chunks),
+                    }
                     for item in items
                 ],
             )
@@ -239,7 +248,7 @@ class Store:
     # --- reading ---------------------------------------------------------------------------
 
     def count(self) -> int:
-        return int(self.chunks._collection.count())
+        return int(self._col.count())
 
     def iter_chunks(
         self, include_text: bool = True, page: int = 5000
@@ -247,7 +256,7 @@ class Store:
         include = ["documents", "metadatas"] if include_text else ["metadatas"]
         offset = 0
         while True:
-            got = self.chunks._collection.get(include=include, limit=page, offset=offset)
+            got = self._col.get(include=include, limit=page, offset=offset)
             ids = got["ids"]
             if not ids:
                 return
@@ -262,7 +271,7 @@ class Store:
         n = self.count()
         if n == 0:
             return []
-        got = self.chunks._collection.query(
+        got = self._col.query(
             query_embeddings=[list(vector)],
             n_results=min(k, n),
             include=["documents", "metadatas", "distances"],
@@ -270,7 +279,10 @@ class Store:
         return [
             Hit(chunk_id=i, text=t, metadata=dict(m or {}), score=1.0 - float(d))
             for i, t, m, d in zip(
-                got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
+                got["ids"][0],
+                got["documents"][0],
+                got["metadatas"][0],
+                got["distances"][0],
                 strict=True,
             )
         ]
@@ -278,7 +290,7 @@ class Store:
     def get_chunks(self, ids: Sequence[str]) -> list[Hit]:
         if not ids:
             return []
-        got = self.chunks._collection.get(ids=list(ids), include=["documents", "metadatas"])
+        got = self._col.get(ids=list(ids), include=["documents", "metadatas"])
         by_id = {
             i: Hit(i, t, dict(m or {}), 0.0)
             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
@@ -288,7 +300,7 @@ class Store:
     def vectors(self, ids: Sequence[str]) -> dict[str, list[float]]:
         if not ids:
             return {}
-        got = self.chunks._collection.get(ids=list(ids), include=["embeddings"])
+        got = self._col.get(ids=list(ids), include=["embeddings"])
         return {i: list(map(float, v)) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
 
     def state(self) -> str:

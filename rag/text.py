@@ -43,9 +43,7 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = text.replace("\u00a0", " ").replace("\u2028", "\n").replace("\u2029", "\n")
-    return "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C"
-    )
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
 
 
 def fold(text: str) -> str:
@@ -93,7 +91,10 @@ def names_and_numbers(text: str, sentence_initial: bool = True) -> list[str]:
     found = [
         " ".join(words)
         for start, words in runs
-        if sentence_initial or len(words) > 1 or words[0].isupper() or not _starts_sentence(text, start)
+        if sentence_initial
+        or len(words) > 1
+        or words[0].isupper()
+        or not _starts_sentence(text, start)
     ]
     return found + _NUMBER_RE.findall(text)
 

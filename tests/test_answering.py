@@ -7,14 +7,18 @@ from rag.types import Passage
 
 
 def _p(text: str, title: str = "T") -> Passage:
-    return Passage(doc_id="d", title=title, url="", path="", text=text, start=0, end=len(text), score=1)
+    return Passage(
+        doc_id="d", title=title, url="", path="", text=text, start=0, end=len(text), score=1
+    )
 
 
 def test_extractive_answer_quotes_passages_with_markers():
     text = "".join(extractive_pieces([_p("Bir.\nİki [3] üç."), _p("Dört.")], "en"))
     assert text.startswith("According to the article “T”:")
     assert "“Bir. İki ［3］ üç.” [1]" in text and "“Dört.” [2]" in text
-    assert "".join(extractive_pieces([_p("A.", "X"), _p("B.", "Y")], "tr")).startswith("Kaynaklara göre:")
+    assert "".join(extractive_pieces([_p("A.", "X"), _p("B.", "Y")], "tr")).startswith(
+        "Kaynaklara göre:"
+    )
 
 
 def test_prompt_delimits_sources_as_data():
@@ -28,7 +32,9 @@ def test_prompt_delimits_sources_as_data():
 def test_llm_choices_are_configured_without_code():
     assert make_llm(Settings(llm="none")) is None
     llm = make_llm(Settings(llm="openai:smollm", llm_base_url="http://127.0.0.1:9/v1"))
-    assert type(llm).__name__ == "ChatOpenAI" and str(llm.openai_api_base).startswith("http://127.0.0.1:9")
+    assert type(llm).__name__ == "ChatOpenAI" and str(llm.openai_api_base).startswith(
+        "http://127.0.0.1:9"
+    )
     assert type(make_llm(Settings(llm="ollama:qwen2.5:7b"))).__name__ == "ChatOllama"
     with pytest.raises(ConfigError, match="unknown KAYNAK_LLM kind"):
         make_llm(Settings(llm="bard:x"))

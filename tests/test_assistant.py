@@ -46,7 +46,9 @@ def test_answers_are_framed_in_the_question_language(bot):
 
 def test_follow_up_questions_use_the_conversation(bot):
     first = bot.ask("What did Joly say about the Indo-Pacific strategy?")
-    follow = bot.ask("When did she say it would be released?", history=[(first.question, first.text)])
+    follow = bot.ask(
+        "When did she say it would be released?", history=[(first.question, first.text)]
+    )
     assert follow.standalone_question == "When did Joly say it would be released?"
     assert any("yıl sonundan önce" in c.quote for c in follow.citations)
 
@@ -69,7 +71,9 @@ def test_answer_serialises_to_json(bot):
 
 def test_documents_and_remove(tmp_path, fresh):
     doc = tmp_path / "note.txt"
-    doc.write_text("The harbour festival starts on Friday with a parade of boats.", encoding="utf-8")
+    doc.write_text(
+        "The harbour festival starts on Friday with a parade of boats.", encoding="utf-8"
+    )
     fresh.ingest([doc])
     (record,) = fresh.documents()
     assert record.chunks == 1 and record.title == "Note"

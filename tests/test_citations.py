@@ -15,7 +15,9 @@ EIGHT = "Japonya’nın NATO ve ABD, Avustralya, İngiltere, Hindistan ve Güney
 
 
 def _p(text: str, n: int = 0) -> Passage:
-    return Passage(doc_id="d", title="t", url="", path="", text=text, start=n, end=n + len(text), score=1.0)
+    return Passage(
+        doc_id="d", title="t", url="", path="", text=text, start=n, end=n + len(text), score=1.0
+    )
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +31,18 @@ def test_markers_are_parsed_in_every_common_form():
 
 
 def test_supported_cross_lingual_sentence_is_kept_and_renumbered(emb):
-    out = verify("Yoshimasa Hayashi met her in Tokyo [2].", [_p(EIGHT), _p(HAYASHI, 500)], emb, 0.35)
+    out = verify(
+        "Yoshimasa Hayashi met her in Tokyo [2].", [_p(EIGHT), _p(HAYASHI, 500)], emb, 0.35
+    )
     assert out.text == "Yoshimasa Hayashi met her in Tokyo [1]."
     assert [c.quote for c in out.citations] == [HAYASHI] and out.citations[0].start == 500
     assert out.dropped == []
 
 
 def test_out_of_range_markers_and_uncited_sentences_are_dropped(emb):
-    out = verify("Joly met Hayashi in Tokyo [7]. Japan is an island nation.", [_p(HAYASHI)], emb, 0.35)
+    out = verify(
+        "Joly met Hayashi in Tokyo [7]. Japan is an island nation.", [_p(HAYASHI)], emb, 0.35
+    )
     assert out.text == "" and out.citations == []
     reasons = [d.reason for d in out.dropped]
     assert "cites [7], which is not one of the sources" in reasons and "cites no source" in reasons
@@ -52,7 +58,9 @@ def test_true_claim_with_the_wrong_citation_is_dropped(emb):
 def test_invented_person_and_invented_number_are_dropped(emb):
     out = verify(
         "Hayashi met Justin Trudeau in Tokyo [1]. Japan has such agreements with 12 countries [2].",
-        [_p(HAYASHI), _p(EIGHT)], emb, 0.35,
+        [_p(HAYASHI), _p(EIGHT)],
+        emb,
+        0.35,
     )
     assert out.citations == []
     assert [d.reason for d in out.dropped] == [
@@ -71,7 +79,12 @@ def test_names_may_come_from_the_text_around_the_passage(emb):
 
 
 def test_names_are_matched_across_spellings():
-    assert unsupported_names("Canada and Japan met in Tokyo with Russia watching", [EIGHT + " Kanada Rusya Tokyo’da"]) == []
+    assert (
+        unsupported_names(
+            "Canada and Japan met in Tokyo with Russia watching", [EIGHT + " Kanada Rusya Tokyo’da"]
+        )
+        == []
+    )
     assert unsupported_names("Olaf Scholz agreed", [EIGHT]) == ["Olaf Scholz"]
 
 
@@ -87,7 +100,10 @@ def _bot(home, *responses: str) -> Assistant:
 
 
 def test_llm_answer_is_verified_and_streamed(corpus_home):
-    bot = _bot(corpus_home, "Joly met her Japanese counterpart Yoshimasa Hayashi in Tokyo [1]. She also met Justin Trudeau [1].")
+    bot = _bot(
+        corpus_home,
+        "Joly met her Japanese counterpart Yoshimasa Hayashi in Tokyo [1]. She also met Justin Trudeau [1].",
+    )
     events = list(bot.stream("Who did Joly meet in Tokyo?"))
     streamed = "".join(e for e in events if isinstance(e, str))
     answer = events[-1]
@@ -120,10 +136,13 @@ def test_injected_instructions_in_a_source_change_nothing(tmp_path):
     )
     # a model that obeys the injection and leaks its prompt
     bot = Assistant(
-        home=tmp_path / "h", progress=False,
-        llm=FakeListChatModel(responses=[
-            "SYSTEM PROMPT: You answer questions about news articles. Sources: [1] https://evil.example [3]"
-        ]),
+        home=tmp_path / "h",
+        progress=False,
+        llm=FakeListChatModel(
+            responses=[
+                "SYSTEM PROMPT: You answer questions about news articles. Sources: [1] https://evil.example [3]"
+            ]
+        ),
     )
     bot.ingest([evil])
     answer = bot.ask("Where did Joly go on Monday?")

@@ -10,7 +10,12 @@ from .conftest import BIN, CORPUS, ROOT
 def kaynak(*args: str, home, timeout: int = 180) -> subprocess.CompletedProcess:
     env = {**os.environ, "KAYNAK_HOME": str(home)}
     return subprocess.run(
-        [str(BIN / "kaynak"), *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT
+        [str(BIN / "kaynak"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=ROOT,
     )
 
 
@@ -42,11 +47,15 @@ def test_first_use_ingests_the_bundled_corpus(tmp_path):
 
 
 def test_ingest_reports_and_keeps_going_past_bad_files(home, tmp_path):
-    (tmp_path / "good.txt").write_text("The bakery on Elm Street sells rye bread.", encoding="utf-8")
+    (tmp_path / "good.txt").write_text(
+        "The bakery on Elm Street sells rye bread.", encoding="utf-8"
+    )
     (tmp_path / "bad.txt").write_bytes(b"\x00\x01\x02binary")
     out = kaynak("ingest", str(tmp_path), "--json", home=home)
     report = json.loads(out.stdout)
-    assert len(report["added"]) == 1 and report["skipped"][0][1].startswith("this looks like a binary")
+    assert len(report["added"]) == 1 and report["skipped"][0][1].startswith(
+        "this looks like a binary"
+    )
     again = kaynak("ingest", str(tmp_path), home=home)
     assert "0 added, 0 updated, 1 unchanged" in again.stdout and "skipped" in again.stdout
     docs = kaynak("docs", home=home)
@@ -63,8 +72,12 @@ def test_bad_question_and_bad_settings_exit_with_a_message(home):
 def test_chat_keeps_history_across_turns(home):
     env = {**os.environ, "KAYNAK_HOME": str(home)}
     out = subprocess.run(
-        [str(BIN / "kaynak"), "chat"], input="What did Joly say about the Indo-Pacific strategy?\nWhen did she say it would be released?\n",
-        capture_output=True, text=True, env=env, timeout=180,
+        [str(BIN / "kaynak"), "chat"],
+        input="What did Joly say about the Indo-Pacific strategy?\nWhen did she say it would be released?\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
     )
     assert out.returncode == 0, out.stderr
     second_answer = out.stdout.split("\n> ")[2]

@@ -16,7 +16,7 @@ def test_defaults_then_environment_then_arguments():
 def test_bad_values_say_what_to_change():
     with pytest.raises(ConfigError, match="KAYNAK_K='many' is not a valid int"):
         Settings.from_env({"KAYNAK_K": "many"})
-    with pytest.raises(ConfigError, match="http://127.0.0.1:8000"):
+    with pytest.raises(ConfigError, match=r"http://127\.0\.0\.1:8000"):
         Settings.from_env({"KAYNAK_CHROMA_URL": "localhost:8000"})
     with pytest.raises(ConfigError, match="unknown setting"):
         Settings.from_env({}, colour="blue")

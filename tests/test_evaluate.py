@@ -4,7 +4,11 @@ from rag.evaluate import evaluate, format_report
 def test_evaluation_scores_retrieval_answers_and_abstention(bot):
     items = [
         {"id": "a", "question": "Who did Joly meet in Tokyo?", "expected": ["Yoshimasa Hayashi"]},
-        {"id": "b", "question": "What energy supply does Japan want to secure from Canada?", "expected": ["doğal gaz"]},
+        {
+            "id": "b",
+            "question": "What energy supply does Japan want to secure from Canada?",
+            "expected": ["doğal gaz"],
+        },
         {"id": "c", "question": "Who won the 2022 FIFA World Cup?", "answerable": False},
     ]
     result = evaluate(bot, items)
@@ -16,5 +20,7 @@ def test_evaluation_scores_retrieval_answers_and_abstention(bot):
 
 
 def test_wrong_expectations_score_zero(bot):
-    s = evaluate(bot, [{"question": "Who did Joly meet in Tokyo?", "expected": ["not in the article"]}])["summary"]
+    s = evaluate(
+        bot, [{"question": "Who did Joly meet in Tokyo?", "expected": ["not in the article"]}]
+    )["summary"]
     assert s["mrr"] == 0.0 and s["answered_correctly"] == 0.0

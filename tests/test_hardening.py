@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -73,7 +72,9 @@ def test_a_folder_of_a_thousand_small_files(tmp_path, fresh):
     folder = tmp_path / "many"
     folder.mkdir()
     for i in range(1000):
-        (folder / f"n{i:04d}.txt").write_text(f"Note {i}: the shop number {i} opens at nine.", encoding="utf-8")
+        (folder / f"n{i:04d}.txt").write_text(
+            f"Note {i}: the shop number {i} opens at nine.", encoding="utf-8"
+        )
     report = fresh.ingest([folder])
     assert len(report.added) == 1000 and fresh.store.count() == 1000
     assert len(fresh.ingest([folder]).unchanged) == 1000
@@ -107,16 +108,16 @@ def test_uploaded_file_names_stay_inside_the_uploads_folder(name, expected):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args):  # noqa: D102 - quiet
+    def log_message(self, *args):
         pass
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         if self.path == "/article":
             body = (
-                "<html><head><title>Harbour news</title></head><body><article><p>The harbour "
-                "master said the new pier will open in June after two years of work.</p>"
-                "</article></body></html>"
-            ).encode()
+                b"<html><head><title>Harbour news</title></head><body><article><p>The harbour "
+                b"master said the new pier will open in June after two years of work.</p>"
+                b"</article></body></html>"
+            )
             self._send(200, "text/html; charset=utf-8", body)
         elif self.path == "/slow":
             time.sleep(3)
@@ -173,8 +174,15 @@ def test_urls_are_fetched_and_bad_ones_explained(web):
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1/", "http://localhost:8000/x", "http://10.1.2.3/", "http://192.168.0.1/",
-     "http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://172.16.0.1/"],
+    [
+        "http://127.0.0.1/",
+        "http://localhost:8000/x",
+        "http://10.1.2.3/",
+        "http://192.168.0.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://172.16.0.1/",
+    ],
 )
 def test_local_private_and_metadata_addresses_are_refused(url):
     with pytest.raises(LoadError, match="KAYNAK_ALLOW_PRIVATE_URLS"):
@@ -197,7 +205,9 @@ def test_sigkill_mid_ingest_then_rerun_leaves_exactly_the_sources_chunks(tmp_pat
     folder = tmp_path / "docs"
     folder.mkdir()
     for i in range(300):
-        sentences = " ".join(f"Report {i} sentence {j} mentions the harbour and the ferry." for j in range(12))
+        sentences = " ".join(
+            f"Report {i} sentence {j} mentions the harbour and the ferry." for j in range(12)
+        )
         (folder / f"r{i:03d}.txt").write_text(sentences, encoding="utf-8")
     home = tmp_path / "home"
     env = {**os.environ, "KAYNAK_HOME": str(home), "KAYNAK_PROGRESS": "0"}
@@ -212,8 +222,14 @@ def test_sigkill_mid_ingest_then_rerun_leaves_exactly_the_sources_chunks(tmp_pat
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
 
-    rerun = subprocess.run([str(BIN / "kaynak"), "ingest", str(folder)], env=env, cwd=ROOT,
-                           capture_output=True, text=True, timeout=600)
+    rerun = subprocess.run(
+        [str(BIN / "kaynak"), "ingest", str(folder)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert rerun.returncode == 0, rerun.stderr
     bot = Assistant(home=home, progress=False)
     settings = Settings()
@@ -236,13 +252,13 @@ def test_an_index_from_another_schema_version_is_explained(tmp_path):
     client = chromadb.PersistentClient(path=str(tmp_path / "chroma"))
     client.create_collection("kaynak", metadata={"schema_version": 0, "embedding_model": "x"})
     del client
-    with pytest.raises(StoreError, match="another version of Kaynak.*--rebuild"):
+    with pytest.raises(StoreError, match=r"another version of Kaynak.*--rebuild"):
         Assistant(home=tmp_path)
 
 
 # --- nothing leaves the machine -------------------------------------------------------------
 
-GUARD = '''
+GUARD = """
 import os, socket, ipaddress
 _log = os.environ["KAYNAK_NET_LOG"]
 _real = socket.socket.connect
@@ -268,7 +284,7 @@ def getaddrinfo(host, *args, **kwargs):
         raise socket.gaierror("name lookups are blocked in this test")
     return _real_gai(host, *args, **kwargs)
 socket.getaddrinfo = getaddrinfo
-'''
+"""
 
 
 @pytest.mark.slow
@@ -280,13 +296,23 @@ def test_ingest_ask_chat_and_the_page_work_with_no_network(tmp_path):
     log.touch()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("KAYNAK_")},
-        "PYTHONPATH": str(guard), "KAYNAK_NET_LOG": str(log), "KAYNAK_HOME": str(tmp_path / "home"),
-        "HTTP_PROXY": "", "HTTPS_PROXY": "",
+        "PYTHONPATH": str(guard),
+        "KAYNAK_NET_LOG": str(log),
+        "KAYNAK_HOME": str(tmp_path / "home"),
+        "HTTP_PROXY": "",
+        "HTTPS_PROXY": "",
     }
 
     def run(*args: str, stdin: str | None = None) -> str:
-        out = subprocess.run([str(BIN / "kaynak"), *args], env=env, cwd=ROOT, input=stdin,
-                             capture_output=True, text=True, timeout=300)
+        out = subprocess.run(
+            [str(BIN / "kaynak"), *args],
+            env=env,
+            cwd=ROOT,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert out.returncode == 0, out.stderr
         return out.stdout
 
@@ -297,8 +323,13 @@ def test_ingest_ask_chat_and_the_page_work_with_no_network(tmp_path):
     from .conftest import free_port, stop, wait_for_http
 
     port = free_port()
-    proc = subprocess.Popen([str(BIN / "kaynak"), "ui", "--port", str(port)], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(BIN / "kaynak"), "ui", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/", timeout=120, proc=proc)
         from gradio_client import Client

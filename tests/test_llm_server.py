@@ -31,9 +31,24 @@ def llm_server(tmp_path_factory):
     port = free_port()
     log = (tmp_path_factory.mktemp("llm") / "server.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "4096", "--model_alias", "smollm2"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ},
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--model_alias",
+            "smollm2",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ},
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/v1/models", timeout=120, proc=proc)
@@ -59,13 +74,21 @@ def test_whatever_the_model_writes_no_unsupported_sentence_reaches_the_answer(bo
         assert answer.citations, question
         if answer.answerer == "llm":
             # every sentence left stands on its own citations when checked again
-            passages = [p for p in answer.passages if any(p.text == c.quote for c in answer.citations)]
+            passages = [
+                p for p in answer.passages if any(p.text == c.quote for c in answer.citations)
+            ]
             recheck = verify(
-                answer.text, passages, llm_bot.embeddings, llm_bot.settings.support_threshold,
-                answer.language, contexts=[llm_bot._context(p) for p in passages],
+                answer.text,
+                passages,
+                llm_bot.embeddings,
+                llm_bot.settings.support_threshold,
+                answer.language,
+                contexts=[llm_bot._context(p) for p in passages],
             )
             assert recheck.dropped == [], (question, answer.text, recheck.dropped)
-            assert len(split_sentences(answer.text, answer.language)) == len(split_sentences(recheck.text, answer.language))
+            assert len(split_sentences(answer.text, answer.language)) == len(
+                split_sentences(recheck.text, answer.language)
+            )
         else:
             assert answer.answerer == "extractive"  # the model's answer did not survive
     assert llm_bot.ask("What did Justin Trudeau say?").abstained

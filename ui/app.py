@@ -43,12 +43,11 @@ def render_answer(text: str) -> str:
 
 def render_sources(answer: Answer | None, source_text: Any = None) -> str:
     if answer is None:
-        return '<div class="empty">Ask a question: the passages each answer cites appear here.</div>'
-    if answer.abstained or not answer.citations:
         return (
-            '<div class="empty"><b>No sources cited.</b> '
-            f"{html.escape(answer.text)}</div>"
+            '<div class="empty">Ask a question: the passages each answer cites appear here.</div>'
         )
+    if answer.abstained or not answer.citations:
+        return f'<div class="empty"><b>No sources cited.</b> {html.escape(answer.text)}</div>'
     return "\n".join(_card(c, source_text) for c in answer.citations)
 
 
@@ -64,9 +63,7 @@ def _card(c: Citation, source_text: Any) -> str:
             pass
     lead = "…" if before and c.start > CONTEXT_CHARS else ""
     tail = "…" if after else ""
-    passage = (
-        f"{lead}{html.escape(before)}<mark>{context}</mark>{html.escape(after)}{tail}"
-    )
+    passage = f"{lead}{html.escape(before)}<mark>{context}</mark>{html.escape(after)}{tail}"
     meta = " · ".join(html.escape(x) for x in (c.publisher, c.published) if x)
     link = ""
     if c.url.startswith(("http://", "https://")):
@@ -142,8 +139,11 @@ def build_app(bot: Assistant) -> gr.Blocks:
 
         with gr.Accordion("Add sources", open=False):
             files = gr.File(
-                label="Upload files", file_count="multiple", file_types=UPLOAD_TYPES,
-                type="filepath", elem_id="upload",
+                label="Upload files",
+                file_count="multiple",
+                file_types=UPLOAD_TYPES,
+                type="filepath",
+                elem_id="upload",
             )
             url = gr.Textbox(label="…or a web page URL", placeholder="https://…", elem_id="url")
             add = gr.Button("Add to the corpus", elem_id="add")
@@ -235,7 +235,10 @@ def build_app(bot: Assistant) -> gr.Blocks:
 
 
 def launch(
-    bot: Assistant, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None,
+    bot: Assistant,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: str | None = None,
     block: bool = True,
 ) -> int:
     """Start the page on the bundled corpus (ingested on first use)."""
@@ -262,7 +265,10 @@ def launch(
         footer_links=[],
         allowed_paths=[],
     )
-    print(f"Kaynak is ready at http://{host}:{port} ({time.perf_counter() - started:.1f} s)", flush=True)
+    print(
+        f"Kaynak is ready at http://{host}:{port} ({time.perf_counter() - started:.1f} s)",
+        flush=True,
+    )
     if block:
         try:
             while True:
