@@ -279,8 +279,9 @@ class Tutorial:
                 continue
             docs.append(Document(page_content=doc.text, metadata={"source": doc.source}))
         splits = splitter.split_documents(docs)
-        # Ids from source and offset rather than the usual random uuids, so that runs insert
-        # the same ids in the same order (the HNSW graph, and so approximate results, repeat).
+        # Ids from source and offset rather than the usual random uuids: the same ids from run
+        # to run (Chroma's HNSW graph still differs a little between runs, so approximate
+        # results can too).
         ids = [
             f"{short_hash(d.metadata['source'])}-{d.metadata['start_index']}-{n}"
             for n, d in enumerate(splits)

@@ -20,15 +20,16 @@ sentence, a tutorial chunk up to 1000 characters, so a tutorial chunk contains a
 more easily, and on a small corpus its top 4 covers much of the text.
 Speed: ingest chunks/s and MB/s (model loading and one-off lazy initialisation excluded for
 both), and the latency of one retrieval: every question once ("cold"), then --repeats rounds
-("warm"), p50/p95, the two pipelines alternating question by question so that load from
-other processes falls on both alike. Both run in this one process (for peak memory per
-pipeline, see bench/scale.py).
+("warm"), p50/p95. Each pipeline runs in its own process, one after the other (in one process
+their thread pools, numpy's and torch's, compete for the cores and slow each other down), so
+each also gets its own peak RSS. bench/scale.py uses the same worker processes.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
+import json
+import os
 import shutil
 import sys
 import tempfile
@@ -41,6 +42,7 @@ from _common import (
     HELDOUT,
     OUT,
     QUESTIONS,
+    ROOT,
     Tutorial,
     bytes_of,
     command_line,
@@ -57,26 +59,28 @@ from _common import (
     ratio,
     rel,
     retrieval_query,
+    run_measured,
     source_files,
     split_metrics,
     timed_ms,
     tutorial_embeddings,
     write_json,
 )
-from bench_core import WARMUP_QUESTION, WARMUP_TEXT, kaynak_build
+from bench_core import WARMUP_QUESTION, WARMUP_TEXT, measure_kaynak
 
 
-def answerable_items(paths: list[str | Path]) -> list[dict[str, Any]]:
+def question_items(paths: list[str | Path], answerable_only: bool = True) -> list[dict[str, Any]]:
+    """Questions as both pipelines search them; "expected" is None for unanswerable ones."""
     return [
         {
             "id": it.get("id"),
             "set": it["set"],
             "query": retrieval_query(it),
-            "expected": it.get("expected", []),
+            "expected": it.get("expected", []) if it.get("answerable", True) else None,
             "cross_lingual": is_cross_lingual(it),
         }
         for it in load_questions(paths)
-        if it.get("answerable", True)
+        if it.get("answerable", True) or not answerable_only
     ]
 
 
@@ -141,34 +145,70 @@ def measure_tutorial(
     return res
 
 
-def interleaved_latency(
-    bot: Any, tutorial: Tutorial, items: list[dict[str, Any]], repeats: int, k: int = 5
+# --- one pipeline per process -------------------------------------------------------------
+
+
+def worker(args: argparse.Namespace) -> int:
+    """Measure one pipeline (in this process) and write its result to --json-out."""
+    quiet_logs()
+    items = question_items(args.questions, answerable_only=args.answerable_only)
+    answerable = [it for it in items if it["expected"] is not None]
+    work = Path(tempfile.mkdtemp(prefix=f"kaynak-bench-{args.worker}-", dir=args.tmp))
+    try:
+        if args.worker == "kaynak":
+            res, bot = measure_kaynak(
+                args.corpus, items, args.repeats, work / "home", ask=not args.no_ask, k=5
+            )
+            del bot
+            cutoffs: tuple[int, ...] = (1, 4, 5)
+        else:
+            res = measure_tutorial(args.corpus, items, args.repeats, work / "chroma")
+            cutoffs = (1, 4)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    ranks = res.pop("ranks")
+    res["quality"] = split_metrics(answerable, ranks, cutoffs)
+    res["per_question_rank"] = {it["id"]: r for it, r in zip(answerable, ranks, strict=True)}
+    write_json(args.json_out, res)
+    return 0
+
+
+def run_worker(
+    pipeline: str,
+    corpus: str | Path,
+    repeats: int,
+    questions: list[str | Path] | None = None,
+    answerable_only: bool = True,
+    ask: bool = False,
+    tmp: str | None = None,
 ) -> dict[str, Any]:
-    """Both pipelines question by question, alternately (so that load from other processes
-    on a shared machine falls on both alike): every question once (cold), then `repeats`
-    rounds (warm). Also the rank of the first on-target chunk from the cold round."""
-    bot.retrieve(WARMUP_QUESTION, k=k)
-    tutorial.search(WARMUP_QUESTION)
-    times: dict[str, dict[str, list[float]]] = {
-        "kaynak": {"cold": [], "warm": []},
-        "tutorial": {"cold": [], "warm": []},
-    }
-    ranks: dict[str, list[int | None]] = {"kaynak": [], "tutorial": []}
-    for round_ in range(repeats + 1):
-        phase = "cold" if round_ == 0 else "warm"
-        for item in items:
-            q = item["query"]
-            ms, passages = timed_ms(lambda q=q: bot.retrieve(q, k=k))
-            times["kaynak"][phase].append(ms)
-            ms, texts = timed_ms(lambda q=q: tutorial.search(q))
-            times["tutorial"][phase].append(ms)
-            if phase == "cold":
-                ranks["kaynak"].append(first_hit_rank([p.text for p in passages], item["expected"]))
-                ranks["tutorial"].append(first_hit_rank(texts, item["expected"]))
-    return {
-        name: {"latency_ms": {ph: percentiles(v) for ph, v in t.items()}, "ranks": ranks[name]}
-        for name, t in times.items()
-    }
+    """Run `worker` for one pipeline in a new process; its result, plus the process's wall
+    time and peak RSS (or {"error": ...} if it failed)."""
+    fd, out = tempfile.mkstemp(prefix=f"kaynak-bench-{pipeline}-", suffix=".json")
+    os.close(fd)
+    cmd = [
+        sys.executable, str(Path(__file__).resolve()), "--worker", pipeline,
+        "--corpus", str(corpus), "--repeats", str(repeats), "--json-out", out,
+        "--questions", *[str(q) for q in (questions or [QUESTIONS, HELDOUT])],
+    ]  # fmt: skip
+    cmd += ["--answerable-only"] if answerable_only else []
+    cmd += [] if ask else ["--no-ask"]
+    cmd += ["--tmp", tmp] if tmp else []
+    try:
+        done = run_measured(cmd, cwd=str(ROOT))
+        try:
+            res = json.loads(Path(out).read_text(encoding="utf-8") or "{}")
+        except json.JSONDecodeError:
+            res = {}
+    finally:
+        os.unlink(out)
+    if done["returncode"] != 0 or not res:
+        return {
+            "pipeline": pipeline,
+            "error": f"exit {done['returncode']}: {done['stderr'][-2000:]}",
+        }
+    res["process"] = {"wall_s": round(done["ms"] / 1000, 1), "peak_rss_mb": done["peak_rss_mb"]}
+    return res
 
 
 def comparison(kaynak: dict[str, Any], tutorial: dict[str, Any]) -> list[dict[str, Any]]:
@@ -216,6 +256,12 @@ def comparison(kaynak: dict[str, Any], tutorial: dict[str, Any]) -> list[dict[st
                 "Kaynak retrieve vs similarity_search",
             )
     add("index on disk MB", kaynak["disk"]["apparent_mb"], tutorial["disk"]["apparent_mb"])
+    add(
+        "peak RSS MB (own process)",
+        kaynak["process"]["peak_rss_mb"],
+        tutorial["process"]["peak_rss_mb"],
+        "models included",
+    )
     return rows
 
 
@@ -245,12 +291,18 @@ def main() -> int:
     p.add_argument("--questions", nargs="+", default=[str(QUESTIONS), str(HELDOUT)])
     p.add_argument("--repeats", type=int, default=3, help="warm rounds over the questions")
     p.add_argument("--json-out", default=str(OUT / "baseline.json"))
+    p.add_argument("--worker", choices=["kaynak", "tutorial"], help=argparse.SUPPRESS)
+    p.add_argument("--answerable-only", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--no-ask", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--tmp", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.worker:
+        return worker(args)
     quiet_logs()
     corpus = Path(args.corpus)
     if not corpus.is_dir():
         p.error(f"--corpus {corpus} is not a folder")
-    items = answerable_items(args.questions)
+    items = question_items(args.questions)
 
     result: dict[str, Any] = {
         "benchmark": "baseline",
@@ -264,36 +316,12 @@ def main() -> int:
         ],
         "kaynak_env": kaynak_env(),
     }
-    work = Path(tempfile.mkdtemp(prefix="kaynak-bench-baseline-"))
-    try:
-        kaynak, bot = kaynak_build(corpus, work / "kaynak", second_ingest=False)
-        kaynak["disk"] = dir_size(work / "kaynak")
-        tutorial, tut = tutorial_build(corpus, work / "tutorial")
-        measured = interleaved_latency(bot, tut, items, args.repeats, k=5)
-        del bot, tut
-        gc.collect()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    kaynak.update(
-        k=5,
-        questions=len(items),
-        repeats=args.repeats,
-        retrieve_ms=measured["kaynak"]["latency_ms"],
-        ranks=measured["kaynak"]["ranks"],
-    )
-    tutorial.update(
-        k=Tutorial.K,
-        questions=len(items),
-        repeats=args.repeats,
-        search_ms=measured["tutorial"]["latency_ms"],
-        ranks=measured["tutorial"]["ranks"],
-    )
-
-    kaynak["quality"] = split_metrics(items, kaynak["ranks"], (1, 4, 5))
-    tutorial["quality"] = split_metrics(items, tutorial["ranks"], (1, 4))
-    for res in (kaynak, tutorial):
-        ranks = res.pop("ranks")
-        res["per_question_rank"] = {it["id"]: r for it, r in zip(items, ranks, strict=True)}
+    kaynak = run_worker("kaynak", corpus, args.repeats, args.questions)
+    tutorial = run_worker("tutorial", corpus, args.repeats, args.questions)
+    for side in (kaynak, tutorial):
+        if "error" in side:
+            print(f"{side['pipeline']} failed: {side['error']}", file=sys.stderr)
+            return 1
     result["kaynak"] = kaynak
     result["tutorial"] = tutorial
     result["comparison"] = comparison(kaynak, tutorial)

@@ -339,6 +339,11 @@ def baseline_section(b: dict[str, Any]) -> list[str]:
             "",
         ]
     )
+    k_rss, t_rss = _get(k, "process", "peak_rss_mb"), _get(t, "process", "peak_rss_mb")
+    if k_rss is not None or t_rss is not None:
+        rows.append(
+            ["peak RSS (MB), own process", k_rss, t_rss, ratio(k_rss, t_rss), "models included"]
+        )
     lines = table(["metric", "Kaynak", "tutorial", "Kaynak / tutorial", "note"], rows)
     missed_k = [i for i, r in k.get("per_question_rank", {}).items() if r is None]
     missed_t = [i for i, r in t.get("per_question_rank", {}).items() if r is None]
@@ -452,7 +457,8 @@ def make_report(out_dir: str | Path, report: str | Path) -> Path:
             "MRR and recall@1 say more there; section 3 repeats the comparison among thousands "
             "of distractor sentences. Chroma's HNSW index is approximate and its graph is not "
             "built the same way twice, so a question's rank can differ between runs (one of 45 "
-            "questions was seen to move for the tutorial at 1000 chunks).",
+            "questions was seen to move for the tutorial at 1000 chunks). Each pipeline ran in "
+            "its own process, one after the other.",
             "",
         ]
         lines += baseline_section(base)

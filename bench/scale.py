@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -36,91 +33,13 @@ from _common import (
     ROOT,
     command_line,
     kaynak_env,
-    load_questions,
     loadavg,
     machine_info,
     rel,
-    retrieval_query,
-    run_measured,
-    split_metrics,
     write_json,
 )
 
 DEFAULT_PLOT = ROOT / "docs" / "latency_vs_size.png"
-
-
-def questions() -> list[dict[str, Any]]:
-    from _common import is_cross_lingual
-
-    return [
-        {
-            "id": it.get("id"),
-            "query": retrieval_query(it),
-            "expected": it.get("expected", []) if it.get("answerable", True) else None,
-            "cross_lingual": is_cross_lingual(it),
-        }
-        for it in load_questions([QUESTIONS, HELDOUT])
-    ]
-
-
-# --- one pipeline, in its own process ---------------------------------------------------------
-
-
-def worker(pipeline: str, corpus: str, repeats: int, out: str, tmp: str | None) -> int:
-    from _common import quiet_logs
-
-    quiet_logs()
-    items = questions()
-    answerable = [it for it in items if it["expected"] is not None]
-    work = Path(tempfile.mkdtemp(prefix=f"kaynak-bench-scale-{pipeline}-", dir=tmp))
-    try:
-        if pipeline == "kaynak":
-            from bench_core import measure_kaynak
-
-            res, bot = measure_kaynak(corpus, items, repeats, work / "home", ask=True)
-            del bot
-            res["quality"] = split_metrics(answerable, res.pop("ranks"), (1, 4, 5))
-        else:
-            from bench_baseline import measure_tutorial
-
-            res = measure_tutorial(corpus, items, repeats, work / "chroma")
-            res["quality"] = split_metrics(answerable, res.pop("ranks"), (1, 4))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    write_json(out, res)
-    return 0
-
-
-def run_worker(pipeline: str, corpus: Path, repeats: int, tmp: str | None) -> dict[str, Any]:
-    fd, out = tempfile.mkstemp(prefix=f"kaynak-bench-{pipeline}-", suffix=".json")
-    os.close(fd)
-    cmd = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--worker",
-        pipeline,
-        "--corpus",
-        str(corpus),
-        "--repeats",
-        str(repeats),
-        "--json-out",
-        out,
-    ]
-    if tmp:
-        cmd += ["--tmp", tmp]
-    try:
-        done = run_measured(cmd, cwd=str(ROOT))
-        try:
-            res = json.loads(Path(out).read_text(encoding="utf-8") or "{}")
-        except json.JSONDecodeError:
-            res = {}
-    finally:
-        os.unlink(out)
-    if done["returncode"] != 0 or not res:
-        error = f"exit {done['returncode']}: {done['stderr'][-2000:]}"
-        return {"pipeline": pipeline, "error": error}
-    res["process"] = {"wall_s": round(done["ms"] / 1000, 1), "peak_rss_mb": done["peak_rss_mb"]}
-    return res
 
 
 # --- the plot ---------------------------------------------------------------------------------
@@ -259,18 +178,15 @@ def main() -> int:
     )
     p.add_argument("--tmp", help="where the temporary indexes go (default: the system temp dir)")
     p.add_argument("--plot-only", action="store_true", help="redraw --plot from --json-out")
-    p.add_argument("--worker", choices=["kaynak", "tutorial"], help=argparse.SUPPRESS)
-    p.add_argument("--corpus", help=argparse.SUPPRESS)
     args = p.parse_args()
 
-    if args.worker:
-        return worker(args.worker, args.corpus, args.repeats, args.json_out, args.tmp)
     if args.plot_only:
         data = json.loads(Path(args.json_out).read_text(encoding="utf-8"))
         made = plot(data["results"], args.plot)
         print(f"wrote {rel(made) if made else '(nothing to plot)'}")
         return 0
 
+    from bench_baseline import run_worker
     from gen_corpus import generate
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -295,7 +211,9 @@ def main() -> int:
         row: dict[str, Any] = {"size": size, "corpus": {**manifest, "path": rel(corpus)}}
         for pipeline in ("kaynak", "tutorial"):
             print(f"  {pipeline} ...", flush=True)
-            row[pipeline] = run_worker(pipeline, corpus, args.repeats, args.tmp)
+            row[pipeline] = run_worker(
+                pipeline, corpus, args.repeats, answerable_only=False, ask=True, tmp=args.tmp
+            )
         row["loadavg_after"] = loadavg()
         result["results"].append(row)
         print_size(row)

@@ -48,7 +48,7 @@ class Assistant:
         self.settings = settings or Settings.from_env(**overrides)
         if settings is not None and overrides:
             self.settings = settings.replace(**overrides)
-        self.embeddings = load_embeddings(self.settings.embeddings)
+        self.embeddings = load_embeddings(self.settings.embeddings, self.settings.threads)
         self.store = Store(self.settings, self.embeddings)
         self.retriever = Retriever(self.store, self.settings)
         self.llm = llm if llm is not None else answering.make_llm(self.settings)

@@ -63,6 +63,8 @@ class Settings:
     url_timeout: float = 15.0
     allow_private_urls: bool = False
     progress: bool = True
+    # CPU threads per embedding model (KAYNAK_THREADS); more than the cores only adds contention.
+    threads: int = min(2, os.cpu_count() or 1)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

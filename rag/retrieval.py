@@ -107,7 +107,11 @@ class Retriever:
         self.settings = settings
         self._lexical: LexicalIndex | None = None
         self._lock = threading.Lock()
-        self.relevance = Relevance(settings.relevance_model) if settings.relevance_model else None
+        self.relevance = (
+            Relevance(settings.relevance_model, settings.threads)
+            if settings.relevance_model
+            else None
+        )
 
     # --- the lexical index follows the store ---------------------------------------------
 
@@ -209,10 +213,10 @@ class Relevance:
     docs/benchmarks.md). Its passage vectors are computed on demand for the few top passages
     and kept, so ingestion stays fast."""
 
-    def __init__(self, spec: str, cache_size: int = 50_000) -> None:
+    def __init__(self, spec: str, threads: int = 2, cache_size: int = 50_000) -> None:
         from rag.embeddings import load_embeddings
 
-        self.model = load_embeddings(spec)
+        self.model = load_embeddings(spec, threads)
         self._passages: OrderedDict[str, np.ndarray] = OrderedDict()
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._size = cache_size

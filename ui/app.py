@@ -190,9 +190,11 @@ def build_app(bot: Assistant) -> gr.Blocks:
             yield messages, turns, render_sources(answer, bot.source_text), ""
 
         outputs = [chat, history, sources, box]
-        box.submit(respond, [box, chat, history, k, answerer], outputs)
-        send.click(respond, [box, chat, history, k, answerer], outputs)
-        clear.click(lambda: ([], [], render_sources(None)), None, [chat, history, sources])
+        box.submit(respond, [box, chat, history, k, answerer], outputs, api_name=False)
+        send.click(respond, [box, chat, history, k, answerer], outputs, api_name="ask")
+        clear.click(
+            lambda: ([], [], render_sources(None)), None, [chat, history, sources], api_name=False
+        )
 
         def add_sources(paths: list[str] | None, link: str, progress=gr.Progress()):  # type: ignore[no-untyped-def]
             inputs: list[str] = []
@@ -220,7 +222,7 @@ def build_app(bot: Assistant) -> gr.Blocks:
             ]
             return "\n".join(lines), render_documents(bot), None, ""
 
-        add.click(add_sources, [files, url], [report, docs, files, url])
+        add.click(add_sources, [files, url], [report, docs, files, url], api_name="add_sources")
 
         def remove_doc(identifier: str):  # type: ignore[no-untyped-def]
             identifier = (identifier or "").strip()
@@ -230,7 +232,7 @@ def build_app(bot: Assistant) -> gr.Blocks:
                 return f"Removed {html.escape(identifier)}.", render_documents(bot)
             return f"No document has the id {html.escape(identifier)}.", gr.update()
 
-        remove.click(remove_doc, [doc_id], [removed, docs])
+        remove.click(remove_doc, [doc_id], [removed, docs], api_name="remove")
     return app
 
 
@@ -245,6 +247,7 @@ def launch(
     started = time.perf_counter()
     bot.ensure_corpus()
     bot.retriever.lexical()  # build the lexical index now, not on the first question
+    bot.ask(EXAMPLES[0])  # warm the models' first-call costs before anyone waits on them
     credentials = None
     if auth:
         user, sep, password = auth.partition(":")
