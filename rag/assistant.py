@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from rag.retrieval import (
     KaynakRetriever,
     QuestionError,
     Retriever,
+    Scored,
     check_question,
     to_passage,
 )
@@ -132,45 +134,43 @@ class Assistant:
         question = check_question(question, self.settings)
         llm = self.llm if use_llm else None
         standalone = standalone_question(question, history, llm)
-        language = detect_language(question)
         results = self.retriever.search(standalone, self._k(k))
-        passages = [to_passage(r) for r in results]
-        base = {
-            "question": question,
-            "standalone_question": standalone,
-            "passages": passages,
-            "language": language,
-        }
         assessment = self.retriever.assess(standalone, results)
-        base["relevance"] = assessment.relevance
+        base = Answer(
+            question=question,
+            text="",
+            passages=[to_passage(r) for r in results],
+            standalone_question=standalone,
+            language=detect_language(question),
+        )
         if not assessment.answerable:
-            text = answering.abstain_text(language)
+            text = answering.abstain_text(base.language)
             yield text
-            yield Answer(text=text, abstained=True, answerer="none", **_answer_fields(base))
-            return
-        if llm is None:
-            yield from self._extractive(results, base)
+            yield replace(base, text=text, abstained=True, answerer="none")
+        elif llm is None:
+            yield from self._extractive(results, assessment.relevance, base)
         else:
-            yield from self._generative(llm, standalone, results, base)
+            yield from self._generative(llm, results, assessment.relevance, base)
 
-    def _extractive(self, results: list, base: dict[str, Any]) -> Iterator[str | Answer]:
-        chosen = answering.select_passages(results, base["relevance"], self.settings)
+    def _extractive(
+        self, results: list[Scored], relevance: list[float], base: Answer
+    ) -> Iterator[str | Answer]:
+        chosen = answering.select_passages(results, relevance, self.settings)
         pieces = []
-        for piece in answering.extractive_pieces(chosen, base["language"]):
+        for piece in answering.extractive_pieces(chosen, base.language):
             pieces.append(piece)
             yield piece
-        yield Answer(
+        yield replace(
+            base,
             text="".join(pieces),
             citations=answering.extractive_citations(chosen),
             answerer="extractive",
-            **_answer_fields(base),
         )
 
     def _generative(
-        self, llm: BaseChatModel, question: str, results: list, base: dict[str, Any]
+        self, llm: BaseChatModel, results: list[Scored], relevance: list[float], base: Answer
     ) -> Iterator[str | Answer]:
-        passages: list[Passage] = base["passages"]
-        messages = answering.llm_messages(question, passages, base["language"])
+        messages = answering.llm_messages(base.standalone_question, base.passages, base.language)
         parts: list[str] = []
         for chunk in llm.stream(messages):
             delta = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
@@ -178,31 +178,30 @@ class Assistant:
                 parts.append(delta)
                 yield delta
         raw = "".join(parts).strip()
-        checked = None
+        dropped = []
         if raw and not answering.is_cannot_answer(raw):
             checked = verify(
                 raw,
-                passages,
+                base.passages,
                 self.embeddings,
                 self.settings.support_threshold,
-                base["language"],
-                contexts=[self._context(p) for p in passages],
+                base.language,
+                contexts=[self._context(p) for p in base.passages],
             )
-        if checked is not None and checked.citations:
-            yield Answer(
-                text=checked.text,
-                citations=checked.citations,
-                dropped=checked.dropped,
-                answerer="llm",
-                **_answer_fields(base),
-            )
-            return
-        # Nothing the model said survived verification: fall back to quoting the sources.
-        dropped = checked.dropped if checked is not None else []
-        for event in self._extractive(results, base):
+            if checked.citations:
+                yield replace(
+                    base,
+                    text=checked.text,
+                    citations=checked.citations,
+                    dropped=checked.dropped,
+                    answerer="llm",
+                )
+                return
+            dropped = checked.dropped
+        # Nothing the model said survived verification: quote the sources instead.
+        for event in self._extractive(results, relevance, base):
             if isinstance(event, Answer):
-                event = Answer(**{**event.__dict__, "dropped": dropped})
-                yield event
+                yield replace(event, dropped=dropped)
 
     def _context(self, passage: Passage, before: int = 400, after: int = 150) -> str:
         """The passage with the text around it in its source (for checking names)."""
@@ -216,6 +215,3 @@ class Assistant:
             raise QuestionError(f"k must be a whole number from 1 to 100, not {k!r}")
         return k
 
-
-def _answer_fields(base: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in base.items() if k != "relevance"}

@@ -190,10 +190,10 @@ def build_app(bot: Assistant) -> gr.Blocks:
             yield messages, turns, render_sources(answer, bot.source_text), ""
 
         outputs = [chat, history, sources, box]
-        box.submit(respond, [box, chat, history, k, answerer], outputs, api_name=False)
+        box.submit(respond, [box, chat, history, k, answerer], outputs, api_visibility="private")
         send.click(respond, [box, chat, history, k, answerer], outputs, api_name="ask")
         clear.click(
-            lambda: ([], [], render_sources(None)), None, [chat, history, sources], api_name=False
+            lambda: ([], [], render_sources(None)), None, [chat, history, sources], api_visibility="private"
         )
 
         def add_sources(paths: list[str] | None, link: str, progress=gr.Progress()):  # type: ignore[no-untyped-def]
