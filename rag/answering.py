@@ -17,7 +17,7 @@ from rag.types import Citation, Passage
 
 
 def select_passages(
-    results: Sequence[Scored], relevance: Sequence[float], settings: Settings
+    results: Sequence[Scored], settings: Settings, question_language: str
 ) -> list[Passage]:
     """The passages an extractive answer quotes: the best one, and those close behind it
     that the relevance model (where there is one) also judges to answer the question."""
@@ -25,12 +25,12 @@ def select_passages(
         return []
     best = results[0].score
     chosen = [results[0]]
-    for i, r in enumerate(results[1:], start=1):
+    for r in results[1:]:
         if len(chosen) >= settings.max_answer_passages:
             break
         if r.score < best - settings.answer_margin or r.dense < settings.min_dense:
             continue
-        if relevance and (i >= len(relevance) or relevance[i] < settings.min_relevance):
+        if settings.relevance_model and not r.answers(settings, question_language):
             continue
         chosen.append(r)
     return [to_passage(r) for r in chosen]

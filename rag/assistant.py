@@ -148,14 +148,12 @@ class Assistant:
             yield text
             yield replace(base, text=text, abstained=True, answerer="none")
         elif llm is None:
-            yield from self._extractive(results, assessment.relevance, base)
+            yield from self._extractive(results, base)
         else:
-            yield from self._generative(llm, results, assessment.relevance, base)
+            yield from self._generative(llm, results, base)
 
-    def _extractive(
-        self, results: list[Scored], relevance: list[float], base: Answer
-    ) -> Iterator[str | Answer]:
-        chosen = answering.select_passages(results, relevance, self.settings)
+    def _extractive(self, results: list[Scored], base: Answer) -> Iterator[str | Answer]:
+        chosen = answering.select_passages(results, self.settings, base.language)
         pieces = []
         for piece in answering.extractive_pieces(chosen, base.language):
             pieces.append(piece)
@@ -168,7 +166,7 @@ class Assistant:
         )
 
     def _generative(
-        self, llm: BaseChatModel, results: list[Scored], relevance: list[float], base: Answer
+        self, llm: BaseChatModel, results: list[Scored], base: Answer
     ) -> Iterator[str | Answer]:
         messages = answering.llm_messages(base.standalone_question, base.passages, base.language)
         parts: list[str] = []
@@ -199,7 +197,7 @@ class Assistant:
                 return
             dropped = checked.dropped
         # Nothing the model said survived verification: quote the sources instead.
-        for event in self._extractive(results, relevance, base):
+        for event in self._extractive(results, base):
             if isinstance(event, Answer):
                 yield replace(event, dropped=dropped)
 
@@ -214,4 +212,3 @@ class Assistant:
         if not isinstance(k, int) or not 1 <= k <= 100:
             raise QuestionError(f"k must be a whole number from 1 to 100, not {k!r}")
         return k
-

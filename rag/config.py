@@ -33,10 +33,14 @@ class Settings:
     # A second model that judges whether the best passages answer the question at all
     # ("e5" or "" to judge by retrieval score alone); see docs/benchmarks.md.
     relevance_model: str = "e5"
-    # e5 query-passage similarity below which the sources are judged not to answer.
+    # e5 query-passage similarity below which a passage is judged not to answer: across
+    # languages, and within one language (where e5 scores run higher for everything).
     min_relevance: float = 0.79
-    # How many of the top passages the relevance model reads.
-    relevance_depth: int = 3
+    min_relevance_same_language: float = 0.84
+    # How many of the top passages the relevance model reads, and how much its judgement
+    # reorders them (e5 scores span about half the range of USE's, hence 2).
+    relevance_depth: int = 4
+    rerank_weight: float = 2.0
     chroma_url: str = ""
     collection: str = "kaynak"
     # "none" (extractive answers), "ollama:MODEL", "openai:MODEL", "llamacpp:PATH.gguf".

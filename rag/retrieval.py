@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -23,7 +23,7 @@ from pydantic import ConfigDict
 
 from rag.config import Settings
 from rag.store import Hit, Store
-from rag.text import fold, mentions, name_words, names_and_numbers, stems, tokens
+from rag.text import detect_language, fold, mentions, name_words, names_and_numbers, stems, tokens
 from rag.types import Passage
 
 
@@ -99,6 +99,15 @@ class Scored:
     dense: float
     lexical: float
     score: float
+    relevance: float | None = None  # the relevance model's judgement, for the top few
+
+    def answers(self, settings: Settings, question_language: str) -> bool:
+        """Whether the relevance model judges this passage to answer the question."""
+        if self.relevance is None:
+            return False
+        same = self.hit.metadata.get("language") == question_language
+        threshold = settings.min_relevance_same_language if same else settings.min_relevance
+        return self.relevance >= threshold
 
 
 class Retriever:
@@ -171,7 +180,23 @@ class Retriever:
             for cid, h in hits.items()
         ]
         scored.sort(key=lambda x: -x.score)
-        return _drop_near_duplicates(scored)[:k]
+        return self._rerank(question, _drop_near_duplicates(scored)[:k])
+
+    def _rerank(self, question: str, results: list[Scored]) -> list[Scored]:
+        """Let the relevance model adjust the scores of the top few (it was trained on
+        question-passage pairs, which the dense model was not)."""
+        depth = self.settings.relevance_depth
+        if self.relevance is None or not results or depth <= 0:
+            return results
+        top, rest = results[:depth], results[depth:]
+        judged = self.relevance.scores(question, [r.hit for r in top])
+        mean = sum(judged) / len(judged)
+        w = self.settings.rerank_weight
+        top = [
+            replace(r, relevance=j, score=round(r.score + w * (j - mean), 6))
+            for r, j in zip(top, judged, strict=True)
+        ]
+        return sorted(top + rest, key=lambda x: -x.score)
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         return [to_passage(s) for s in self.search(question, k or self.settings.k)]
@@ -184,25 +209,22 @@ class Retriever:
         return [name for name in names_and_numbers(question) if not lex.mentions(name)]
 
     def assess(self, question: str, results: Sequence[Scored]) -> Assessment:
-        """Do the results answer the question? Also: which of them do (by relevance)."""
+        """Do the results answer the question?"""
         if not results:
-            return Assessment(False, [], [])
+            return Assessment(False, [])
         # A question about a person, place or number the sources never mention is not
         # answered from passages that merely share its topic.
         missing = self.missing_names(question)
         if self.relevance is None:
-            ok = results[0].score >= self.settings.min_score
-            return Assessment(ok and not missing, [], missing)
-        top = results[: self.settings.relevance_depth]
-        relevance = self.relevance.scores(question, [r.hit for r in top])
-        ok = max(relevance) >= self.settings.min_relevance
-        return Assessment(ok and not missing, relevance, missing)
+            return Assessment(results[0].score >= self.settings.min_score and not missing, missing)
+        language = detect_language(question)
+        ok = any(r.answers(self.settings, language) for r in results)
+        return Assessment(ok and not missing, missing)
 
 
 @dataclass(frozen=True)
 class Assessment:
     answerable: bool
-    relevance: list[float]  # relevance of the top results, best-ranked first (may be empty)
     missing_names: list[str]
 
 

@@ -121,7 +121,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, "text/html; charset=utf-8", body)
         elif self.path == "/slow":
             time.sleep(3)
-            self._send(200, "text/plain", b"late")
+            try:
+                self._send(200, "text/plain", b"late")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up, as it should
         elif self.path == "/huge":
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")

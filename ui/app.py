@@ -193,7 +193,10 @@ def build_app(bot: Assistant) -> gr.Blocks:
         box.submit(respond, [box, chat, history, k, answerer], outputs, api_visibility="private")
         send.click(respond, [box, chat, history, k, answerer], outputs, api_name="ask")
         clear.click(
-            lambda: ([], [], render_sources(None)), None, [chat, history, sources], api_visibility="private"
+            lambda: ([], [], render_sources(None)),
+            None,
+            [chat, history, sources],
+            api_visibility="private",
         )
 
         def add_sources(paths: list[str] | None, link: str, progress=gr.Progress()):  # type: ignore[no-untyped-def]
