@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -121,10 +122,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, "text/html; charset=utf-8", body)
         elif self.path == "/slow":
             time.sleep(3)
-            try:
-                self._send(200, "text/plain", b"late")
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up, as it should
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._send(200, "text/plain", b"late")  # the client gave up, as it should
         elif self.path == "/huge":
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")
