@@ -459,3 +459,33 @@ def loadavg() -> list[float] | None:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return None
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_page(home: str | Path, port: int) -> tuple[subprocess.Popen, float]:
+    """Start `kaynak ui` on `port` with KAYNAK_HOME=`home`; return it and the seconds until
+    it said it was ready."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAYNAK_")}
+    env.update(KAYNAK_HOME=str(home), GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "kaynak"), "ui", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "Kaynak is ready" in line:
+            return proc, time.perf_counter() - started
+    raise RuntimeError(f"kaynak ui exited ({proc.wait()}) before it was ready")

@@ -14,17 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+from _common import ROOT, free_port, start_page
+
 os.environ.update({"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"})
 
 
@@ -52,25 +49,10 @@ def main() -> None:
         for line in (ROOT / "bench" / "questions.jsonl").read_text().splitlines()
         if line.strip() and "history" not in line
     ]
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KAYNAK_")}
-    env["KAYNAK_HOME"] = str(work / "home")
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [str(BIN / "kaynak"), "ui", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    port = free_port()
+    proc, ready = start_page(work / "home", port)
     url = f"http://127.0.0.1:{port}/"
     try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if "Kaynak is ready" in line:
-                break
-        ready = time.perf_counter() - started
         print(f"page ready after {ready:.1f} s")
 
         latencies: list[float] = []
@@ -131,10 +113,7 @@ def main() -> None:
         wall = time.perf_counter() - t0
     finally:
         proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        proc.wait(timeout=20)
 
     latencies.sort()
     result = {
@@ -152,12 +131,6 @@ def main() -> None:
     print(json.dumps(result, indent=2, ensure_ascii=False))
     Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json_out).write_text(json.dumps(result, indent=2, ensure_ascii=False))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 if __name__ == "__main__":

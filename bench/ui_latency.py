@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+from _common import ROOT, free_port, start_page
+
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -33,25 +29,6 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def start(home: Path, port: int) -> tuple[subprocess.Popen, float]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KAYNAK_")}
-    env.update(KAYNAK_HOME=str(home), GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [str(BIN / "kaynak"), "ui", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if "Kaynak is ready" in line:
-            return proc, time.perf_counter() - t0
-    raise RuntimeError("kaynak ui exited before it was ready")
 
 
 def main() -> None:
@@ -69,7 +46,7 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="kaynak-ui-")) / "home"
     starts = []
     for i in range(args.repeats):
-        proc, seconds = start(home, _free_port())
+        proc, seconds = start_page(home, free_port())
         starts.append(seconds)
         print(
             f"start {i + 1}: ready after {seconds:.2f} s" + (" (first: ingests)" if i == 0 else "")
@@ -77,8 +54,8 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=20)
 
-    port = _free_port()
-    proc, _ = start(home, port)
+    port = free_port()
+    proc, _ = start_page(home, port)
     shown: list[float] = []
     try:
         with sync_playwright() as p:
@@ -120,12 +97,6 @@ def main() -> None:
     print(json.dumps(result, indent=2))
     Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json_out).write_text(json.dumps(result, indent=2))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ only ever adds to a dense score, never replaces it.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -23,7 +24,16 @@ from pydantic import ConfigDict
 
 from rag.config import Settings
 from rag.store import Hit, Store
-from rag.text import detect_language, fold, mentions, name_words, names_and_numbers, stems, tokens
+from rag.text import (
+    detect_language,
+    fold,
+    mentions,
+    name_words,
+    names_and_numbers,
+    stems,
+    stems_of,
+    tokens,
+)
 from rag.types import Passage
 
 
@@ -67,7 +77,7 @@ class LexicalIndex:
             words = tokens(text)
             self.words.update(words)
             self.names.update(name_words(text))
-            corpus.append([w[:5] for w in words if len(w) > 1] or ["\x00"])
+            corpus.append(stems_of(words) or ["\x00"])
         self.vocabulary = {t for doc in corpus for t in doc}
         self._mentions: dict[str, bool] = {}
         self._bm25 = bm25s.BM25()
@@ -116,6 +126,7 @@ class Retriever:
         self.settings = settings
         self._lexical: LexicalIndex | None = None
         self._lock = threading.Lock()
+        self._checked = time.monotonic()
         self.relevance = (
             Relevance(settings.relevance_model, settings.threads)
             if settings.relevance_model
@@ -134,16 +145,21 @@ class Retriever:
         with self._lock:
             self._lexical = None
 
-    def refresh_if_stale(self) -> None:
-        """For stores shared with other processes (a Chroma server): notice their writes."""
+    def refresh_if_stale(self, every: float = 5.0) -> None:
+        """Notice documents that another process wrote (a second `kaynak`, or another client
+        of the same Chroma server), checking at most every `every` seconds."""
+        now = time.monotonic()
         with self._lock:
-            stale = self._lexical is not None and self._lexical.state != self.store.state()
-        if stale:
+            if self._lexical is None or now - self._checked < every:
+                return
+            self._checked = now
+        if self._lexical.state != self.store.state():
             self.invalidate()
 
     # --- ranking ---------------------------------------------------------------------------
 
     def search(self, question: str, k: int) -> list[Scored]:
+        self.refresh_if_stale()
         s = self.settings
         query_vec = np.asarray(self.store.embeddings.embed_query(question), dtype=np.float32)
         pool = max(4 * k, 30)

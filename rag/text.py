@@ -59,10 +59,14 @@ def tokens(text: str) -> list[str]:
     return _TOKEN_RE.findall(fold(text))
 
 
-def stems(text: str, prefix: int = 5) -> list[str]:
+def stems(text: str) -> list[str]:
+    return stems_of(tokens(text))
+
+
+def stems_of(words: list[str], prefix: int = 5) -> list[str]:
     """Fixed-prefix stems. Truncating to five letters is a strong stemmer for agglutinative
     Turkish (Can et al., 2008) and harmless for English names and terms."""
-    return [t[:prefix] for t in tokens(text) if len(t) > 1]
+    return [w[:prefix] for w in words if len(w) > 1]
 
 
 def names_and_numbers(text: str, sentence_initial: bool = True) -> list[str]:

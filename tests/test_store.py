@@ -110,3 +110,22 @@ def test_unreachable_chroma_server_is_a_clear_error(tmp_path):
 
     with pytest.raises(StoreError, match="chroma run"):
         Assistant(home=tmp_path, chroma_url=f"http://127.0.0.1:{free_port()}")
+
+
+@pytest.mark.slow
+def test_a_second_client_notices_documents_written_by_another(tmp_path, chroma_server):
+    reader = Assistant(
+        home=tmp_path / "r", chroma_url=chroma_server, collection="shared", progress=False
+    )
+    writer = Assistant(
+        home=tmp_path / "w", chroma_url=chroma_server, collection="shared", progress=False
+    )
+    reader.ingest([CORPUS])
+    assert reader.retriever.lexical().mentions("Joly")
+    note = tmp_path / "note.txt"
+    note.write_text("Councillor Ingrid Thorsen opened the new library in Vardø.", encoding="utf-8")
+    writer.ingest([note])
+    assert not reader.retriever.lexical().mentions("Thorsen")  # its index predates the write
+    reader.retriever.refresh_if_stale(every=0)
+    assert reader.retriever.lexical().mentions("Thorsen")
+    assert not reader.ask("Who opened the new library in Vardø?").abstained

@@ -10,7 +10,6 @@ Run: .venv/bin/python -m pytest tests/test_ui.py -q -s -m slow
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from .conftest import free_port, stop
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -60,29 +61,12 @@ FILE_INPUT = '#upload input[type="file"]'
 # --- fixtures -----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _answers_200(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +76,7 @@ def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not kaynak.exists():
         pytest.fail(f"console script {kaynak} is missing; `pip install -e .` the project first")
     tmp = tmp_path_factory.mktemp("ui")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     # Inherited KAYNAK_* settings (an LLM, another home...) would change what the page shows.
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAYNAK_")}
@@ -136,7 +120,7 @@ def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         print(f"\n[ui] process start -> page ready: {time.perf_counter() - started:.1f} s")
         yield url
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 @pytest.fixture(scope="module")
