@@ -15,6 +15,8 @@ OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
 }
 for _key, _value in OFFLINE_ENV.items():
     os.environ.setdefault(_key, _value)
@@ -57,8 +59,8 @@ class Settings:
     answer_margin: float = 0.08
     min_dense: float = 0.05
     max_answer_passages: int = 3
-    # Weight of same-language lexical (BM25) evidence added to the dense score.
-    lexical_weight: float = 0.15
+    # Weight of lexical (BM25) evidence, as a share of what the question's terms can score.
+    lexical_weight: float = 0.3
     # Minimum similarity between an answer sentence and the passage it cites.
     support_threshold: float = 0.35
     max_chunk_chars: int = 600

@@ -1,7 +1,8 @@
 """Question -> ranked passages, and the decision that nothing relevant was found.
 
 Ranking: the dense (multilingual) similarity of each candidate, plus a bounded bonus for
-same-language lexical evidence (BM25 over five-letter stems, normalised to [0, 1]). Dense
+same-language lexical evidence (BM25 over five-letter stems, as a share of the most the
+question's terms could score), then the top few adjusted by a question-passage model. Dense
 similarity carries cross-lingual questions, where BM25 finds nothing; lexical evidence
 separates passages about the named person or term. Plain rank fusion of the two lists was
 worse cross-lingually (a BM25 list of chance matches pulls noise up), so lexical evidence
@@ -78,7 +79,14 @@ class LexicalIndex:
             self.words.update(words)
             self.names.update(name_words(text))
             corpus.append(stems_of(words) or ["\x00"])
-        self.vocabulary = {t for doc in corpus for t in doc}
+        df: dict[str, int] = {}
+        for doc in corpus:
+            for t in set(doc):
+                df[t] = df.get(t, 0) + 1
+        n = len(corpus)
+        # BM25's (Lucene) idf, to know the most a query's terms can score together
+        self.idf = {t: float(np.log(1 + (n - d + 0.5) / (d + 0.5))) for t, d in df.items()}
+        self.vocabulary = set(df)
         self._mentions: dict[str, bool] = {}
         self._bm25 = bm25s.BM25()
         if corpus:
@@ -86,10 +94,14 @@ class LexicalIndex:
         self._position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
 
     def scores(self, query_stems: Sequence[str]) -> np.ndarray:
+        """BM25 scores as a share of what a passage holding every query term would score:
+        a passage that shares only common words with the question gets little."""
         known = [s for s in query_stems if s in self.vocabulary]
         if not known or not self.ids:
             return np.zeros(len(self.ids), dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+        ceiling = sum(self.idf[s] for s in known) * (1 + 1.5)  # idf x (k1 + 1), tf saturated
+        raw = np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+        return np.clip(raw / max(ceiling, 1e-9), 0.0, 1.0)
 
     def position(self, chunk_id: str) -> int | None:
         return self._position.get(chunk_id)
@@ -169,8 +181,7 @@ class Retriever:
         lex = self.lexical()
         lex_scores = lex.scores(stems(question))
         lexical: dict[str, float] = {}
-        top = float(lex_scores.max()) if lex_scores.size else 0.0
-        if top > 0:
+        if lex_scores.size and float(lex_scores.max()) > 0:
             best = np.argsort(-lex_scores)[: max(2 * k, 10)]
             extra = [lex.ids[i] for i in best if lex_scores[i] > 0 and lex.ids[i] not in hits]
             if extra:
@@ -184,7 +195,7 @@ class Retriever:
             for cid in hits:
                 pos = lex.position(cid)
                 if pos is not None:
-                    lexical[cid] = float(lex_scores[pos]) / top
+                    lexical[cid] = float(lex_scores[pos])
 
         scored = [
             Scored(
