@@ -54,8 +54,13 @@ def extractive_citations(passages: Sequence[Passage]) -> list[Citation]:
     return [citation_for(n, p) for n, p in enumerate(passages, start=1)]
 
 
-def abstain_text(language: str) -> str:
-    return prompts.ABSTAIN.get(language, prompts.ABSTAIN["en"])
+def abstain_text(language: str, missing_names: Sequence[str] = ()) -> str:
+    """Why there is no answer, in the question's language."""
+    text = prompts.ABSTAIN.get(language, prompts.ABSTAIN["en"])
+    if missing_names:
+        missing = prompts.ABSTAIN_MISSING.get(language, prompts.ABSTAIN_MISSING["en"])
+        text = missing.format(names=", ".join(missing_names)) + " " + text
+    return text
 
 
 def llm_messages(question: str, passages: Sequence[Passage], language: str) -> list[Any]:

@@ -144,7 +144,7 @@ class Assistant:
             language=detect_language(question),
         )
         if not assessment.answerable:
-            text = answering.abstain_text(base.language)
+            text = answering.abstain_text(base.language, assessment.missing_names)
             yield text
             yield replace(base, text=text, abstained=True, answerer="none")
         elif llm is None:

@@ -17,6 +17,12 @@ ABSTAIN = {
     "bir kaynak ekleyin.",
 }
 
+# Said first when the question names someone or something no source mentions.
+ABSTAIN_MISSING = {
+    "en": "None of the sources mentions {names}.",
+    "tr": "Kaynakların hiçbiri şundan söz etmiyor: {names}.",
+}
+
 # The frame of an extractive answer: one source, or several.
 EXTRACTIVE_INTRO = {
     "en": ("According to the article “{title}”:", "According to the sources:"),

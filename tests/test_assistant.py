@@ -36,6 +36,11 @@ def test_unanswerable_questions_abstain_and_cite_nothing(bot, questions, qid):
     assert "do not answer" in answer.text or "yanıtlamıyor" in answer.text
 
 
+def test_an_abstention_says_why(bot):
+    answer = bot.ask("What did Justin Trudeau say about the talks?")
+    assert answer.text.startswith("None of the sources mentions Justin Trudeau.")
+
+
 def test_answers_are_framed_in_the_question_language(bot):
     en = bot.ask("What did Joly say?")
     tr = bot.ask("Joly ne dedi?")
