@@ -2,6 +2,7 @@
 
 from rag.assistant import BUNDLED_CORPUS, Assistant
 from rag.config import ConfigError, Settings
+from rag.evaluate import evaluate  # `rag.evaluate(bot, "questions.jsonl")`
 from rag.loaders import LoadError
 from rag.prompts import CANNOT_ANSWER
 from rag.retrieval import QuestionError
@@ -23,4 +24,5 @@ __all__ = [
     "Settings",
     "SourceDocument",
     "StoreError",
+    "evaluate",
 ]
