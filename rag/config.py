@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,6 @@ class Settings:
     progress: bool = True
     # CPU threads per embedding model (KAYNAK_THREADS); more than the cores only adds contention.
     threads: int = min(2, os.cpu_count() or 1)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -79,8 +78,6 @@ class Settings:
         env = dict(os.environ if env is None else env)
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name == "extra":
-                continue
             raw = env.get(f"KAYNAK_{f.name.upper()}")
             if raw is not None and raw != "":
                 values[f.name] = _coerce(f.name, f.default, raw)

@@ -162,10 +162,6 @@ def number_values(text: str) -> set[int]:
     return values
 
 
-def numbers(text: str) -> list[str]:
-    return _NUMBER_RE.findall(text)
-
-
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
