@@ -341,3 +341,76 @@ def test_ingest_ask_chat_and_the_page_work_with_no_network(tmp_path):
     finally:
         stop(proc)
     assert log.read_text() == "", f"outbound connections were attempted: {log.read_text()}"
+
+
+# --- the page: bad input, and a restart --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def page_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("page") / "home"
+
+
+def _start_page(home):
+    from .conftest import free_port, wait_for_http
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAYNAK_")}
+    env["KAYNAK_HOME"] = str(home)
+    proc = subprocess.Popen(
+        [str(BIN / "kaynak"), "ui", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_http(f"http://127.0.0.1:{port}/", timeout=120, proc=proc)
+    from gradio_client import Client
+
+    return proc, Client(f"http://127.0.0.1:{port}/", verbose=False)
+
+
+def _ask(client, question: str) -> tuple[str, str]:
+    chat, sources, _ = client.predict(
+        question, [], 5, "Extractive (quotes the sources)", api_name="/ask"
+    )
+    return chat[-1]["content"][0]["text"], sources
+
+
+@pytest.mark.slow
+def test_the_page_explains_bad_input_and_keeps_documents_across_a_restart(page_home, tmp_path):
+    from gradio_client import handle_file
+
+    from .conftest import stop
+
+    proc, client = _start_page(page_home)
+    try:
+        for question, message in [
+            ("", "empty"),
+            ("x " * 10_000, "keep it under"),
+            ("?!?", "no words"),
+        ]:
+            text, _ = _ask(client, question)
+            assert message in text, text
+        text, sources = _ask(client, "Who did\x00 Joly meet in Tokyo?")
+        assert "[1]" in text and "Hayashi" in sources
+        bad = tmp_path / "photo.txt"
+        bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
+        good = tmp_path / "ferry.txt"
+        good.write_text(
+            "The night ferry to Bodø was cancelled because of the storm.", encoding="utf-8"
+        )
+        report, *_ = client.predict(
+            [handle_file(str(bad)), handle_file(str(good))], "", api_name="/add_sources"
+        )
+        assert "1 added" in report and "binary" in report
+        report, *_ = client.predict([], "http://127.0.0.1:1/private", api_name="/add_sources")
+        assert "KAYNAK_ALLOW_PRIVATE_URLS" in report
+    finally:
+        stop(proc)
+    proc, client = _start_page(page_home)  # the documents and the index survive a restart
+    try:
+        text, sources = _ask(client, "Why was the night ferry to Bodø cancelled?")
+        assert "[1]" in text and "storm" in sources
+    finally:
+        stop(proc)
