@@ -46,6 +46,21 @@ def wait_for_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
+def run_kaynak(
+    *args: str, env: dict[str, str], stdin: str | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess:
+    """The `kaynak` command of this venv, run for real in the repository folder."""
+    return subprocess.run(
+        [str(BIN / "kaynak"), *args],
+        env=env,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:

@@ -4,19 +4,11 @@ import subprocess
 
 import pytest
 
-from .conftest import BIN, CORPUS, ROOT
+from .conftest import BIN, CORPUS, run_kaynak
 
 
 def kaynak(*args: str, home, timeout: int = 180) -> subprocess.CompletedProcess:
-    env = {**os.environ, "KAYNAK_HOME": str(home)}
-    return subprocess.run(
-        [str(BIN / "kaynak"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        cwd=ROOT,
-    )
+    return run_kaynak(*args, env={**os.environ, "KAYNAK_HOME": str(home)}, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

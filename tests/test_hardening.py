@@ -18,7 +18,7 @@ from rag.config import Settings
 from rag.loaders import load, load_file
 from ui.app import safe_upload_name
 
-from .conftest import BIN, CORPUS, ROOT
+from .conftest import BIN, CORPUS, ROOT, run_kaynak
 
 # --- questions ------------------------------------------------------------------------------
 
@@ -224,14 +224,7 @@ def test_sigkill_mid_ingest_then_rerun_leaves_exactly_the_sources_chunks(tmp_pat
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
 
-    rerun = subprocess.run(
-        [str(BIN / "kaynak"), "ingest", str(folder)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    rerun = run_kaynak("ingest", str(folder), env=env, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     bot = Assistant(home=home, progress=False)
     settings = Settings()
@@ -306,15 +299,7 @@ def test_ingest_ask_chat_and_the_page_work_with_no_network(tmp_path):
     }
 
     def run(*args: str, stdin: str | None = None) -> str:
-        out = subprocess.run(
-            [str(BIN / "kaynak"), *args],
-            env=env,
-            cwd=ROOT,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        out = run_kaynak(*args, env=env, stdin=stdin)
         assert out.returncode == 0, out.stderr
         return out.stdout
 
