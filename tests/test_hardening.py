@@ -307,21 +307,10 @@ def test_ingest_ask_chat_and_the_page_work_with_no_network(tmp_path):
     assert "Hayashi" in run("ask", "Who did Joly meet in Tokyo?")
     assert "[1]" in run("chat", stdin="What did Joly say?\nAnd Hayashi?\n")
 
-    from .conftest import free_port, stop, wait_for_http
+    from .conftest import stop
 
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(BIN / "kaynak"), "ui", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc, client = _start_page(env)
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/", timeout=120, proc=proc)
-        from gradio_client import Client
-
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         assert client.view_api(return_format="dict", print_info=False)
     finally:
         stop(proc)
@@ -336,12 +325,19 @@ def page_home(tmp_path_factory):
     return tmp_path_factory.mktemp("page") / "home"
 
 
-def _start_page(home):
+def _page_env(home) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAYNAK_")}
+    env["KAYNAK_HOME"] = str(home)
+    return env
+
+
+def _start_page(env: dict[str, str]):
+    """`kaynak ui` on a free port with `env`; returns the process and a gradio_client."""
+    from gradio_client import Client
+
     from .conftest import free_port, wait_for_http
 
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KAYNAK_")}
-    env["KAYNAK_HOME"] = str(home)
     proc = subprocess.Popen(
         [str(BIN / "kaynak"), "ui", "--port", str(port)],
         env=env,
@@ -350,8 +346,6 @@ def _start_page(home):
         stderr=subprocess.DEVNULL,
     )
     wait_for_http(f"http://127.0.0.1:{port}/", timeout=120, proc=proc)
-    from gradio_client import Client
-
     return proc, Client(f"http://127.0.0.1:{port}/", verbose=False)
 
 
@@ -368,7 +362,7 @@ def test_the_page_explains_bad_input_and_keeps_documents_across_a_restart(page_h
 
     from .conftest import stop
 
-    proc, client = _start_page(page_home)
+    proc, client = _start_page(_page_env(page_home))
     try:
         for question, message in [
             ("", "empty"),
@@ -393,7 +387,9 @@ def test_the_page_explains_bad_input_and_keeps_documents_across_a_restart(page_h
         assert "KAYNAK_ALLOW_PRIVATE_URLS" in report
     finally:
         stop(proc)
-    proc, client = _start_page(page_home)  # the documents and the index survive a restart
+    proc, client = _start_page(
+        _page_env(page_home)
+    )  # the documents and the index survive a restart
     try:
         text, sources = _ask(client, "Why was the night ferry to Bodø cancelled?")
         assert "[1]" in text and "storm" in sources
