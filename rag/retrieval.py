@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -24,17 +23,10 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from rag.config import Settings
+from rag.lexical import LexicalIndex
+from rag.relevance import Relevance
 from rag.store import Hit, Store
-from rag.text import (
-    detect_language,
-    fold,
-    mentions,
-    name_words,
-    names_and_numbers,
-    stems,
-    stems_of,
-    tokens,
-)
+from rag.text import detect_language, names_and_numbers, stems
 from rag.types import Passage
 
 
@@ -60,59 +52,6 @@ def check_question(question: object, settings: Settings) -> str:
             "the question has no words in it; ask with words, e.g. 'Who is Hayashi?'"
         )
     return cleaned
-
-
-class LexicalIndex:
-    """BM25 over the stems of every chunk, rebuilt when the store's documents change."""
-
-    def __init__(self, store: Store) -> None:
-        import bm25s
-
-        self.state = store.state()
-        self.ids: list[str] = []
-        self.words: set[str] = set()  # every folded word, for checking names
-        self.names: set[str] = set()  # folded words of capitalised names
-        corpus: list[list[str]] = []
-        for chunk_id, text, _meta in store.iter_chunks():
-            self.ids.append(chunk_id)
-            words = tokens(text)
-            self.words.update(words)
-            self.names.update(name_words(text))
-            corpus.append(stems_of(words) or ["\x00"])
-        df: dict[str, int] = {}
-        for doc in corpus:
-            for t in set(doc):
-                df[t] = df.get(t, 0) + 1
-        n = len(corpus)
-        # BM25's (Lucene) idf, to know the most a query's terms can score together
-        self.idf = {t: float(np.log(1 + (n - d + 0.5) / (d + 0.5))) for t, d in df.items()}
-        self.vocabulary = set(df)
-        self._mentions: dict[str, bool] = {}
-        self._bm25 = bm25s.BM25()
-        if corpus:
-            self._bm25.index(corpus, show_progress=False)
-        self._position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
-
-    def scores(self, query_stems: Sequence[str]) -> np.ndarray:
-        """BM25 scores as a share of what a passage holding every query term would score:
-        a passage that shares only common words with the question gets little."""
-        known = [s for s in query_stems if s in self.vocabulary]
-        if not known or not self.ids:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        ceiling = sum(self.idf[s] for s in known) * (1 + 1.5)  # idf x (k1 + 1), tf saturated
-        raw = np.asarray(self._bm25.get_scores(known), dtype=np.float32)
-        return np.clip(raw / max(ceiling, 1e-9), 0.0, 1.0)
-
-    def position(self, chunk_id: str) -> int | None:
-        return self._position.get(chunk_id)
-
-    def mentions(self, name: str) -> bool:
-        """Whether any chunk has this name or number, allowing for spelling across languages
-        (Canada/Kanada, Russia/Rusya, China/Çin)."""
-        folded = fold(name)
-        if folded not in self._mentions:
-            self._mentions[folded] = mentions(name, self.words, self.names)
-        return self._mentions[folded]
 
 
 @dataclass(frozen=True)
@@ -253,45 +192,6 @@ class Retriever:
 class Assessment:
     answerable: bool
     missing_names: list[str]
-
-
-class Relevance:
-    """Judges whether passages answer a question with a query-passage model (multilingual e5).
-    Dense retrieval similarity ranks well but says little about whether anything relevant was
-    found at all; e5, trained on question-passage pairs, separates the two far better (see
-    docs/benchmarks.md). Its passage vectors are computed on demand for the few top passages
-    and kept, so ingestion stays fast."""
-
-    def __init__(self, spec: str, threads: int = 2, cache_size: int = 50_000) -> None:
-        from rag.embeddings import load_embeddings
-
-        self.model = load_embeddings(spec, threads)
-        self._passages: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._size = cache_size
-        self._lock = threading.Lock()
-
-    def scores(self, question: str, hits: Sequence[Hit]) -> list[float]:
-        query = self._cached(self._queries, question, lambda: self.model.embed_query(question))
-        missing = [h for h in hits if h.chunk_id not in self._passages]
-        if missing:
-            vectors = self.model.embed_documents([h.text for h in missing])
-            for h, v in zip(missing, vectors, strict=True):
-                self._cached(self._passages, h.chunk_id, lambda v=v: v)
-        with self._lock:
-            return [float(self._passages[h.chunk_id] @ query) for h in hits]
-
-    def _cached(self, cache: OrderedDict[str, np.ndarray], key: str, make) -> np.ndarray:  # type: ignore[no-untyped-def]
-        with self._lock:
-            if key in cache:
-                cache.move_to_end(key)
-                return cache[key]
-        value = np.asarray(make(), dtype=np.float32)
-        with self._lock:
-            cache[key] = value
-            while len(cache) > self._size:
-                cache.popitem(last=False)
-        return value
 
 
 def _drop_near_duplicates(scored: list[Scored]) -> list[Scored]:
