@@ -12,28 +12,17 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from rag import prompts
 from rag.citations import citation_for
 from rag.config import ConfigError, Settings
-from rag.retrieval import Scored, to_passage
 from rag.types import Citation, Passage
 
 
-def select_passages(
-    results: Sequence[Scored], settings: Settings, question_language: str
-) -> list[Passage]:
-    """The passages an extractive answer quotes: the best one, and those close behind it
-    that the relevance model (where there is one) also judges to answer the question."""
-    if not results:
+def select_passages(passages: Sequence[Passage], settings: Settings) -> list[Passage]:
+    """The passages an extractive answer quotes: the best one, and those whose score comes
+    within `answer_margin` of it (a question is often answered by two adjacent sentences)."""
+    if not passages:
         return []
-    best = results[0].score
-    chosen = [results[0]]
-    for r in results[1:]:
-        if len(chosen) >= settings.max_answer_passages:
-            break
-        if r.score < best - settings.answer_margin or r.dense < settings.min_dense:
-            continue
-        if settings.relevance_model and not r.answers(settings, question_language):
-            continue
-        chosen.append(r)
-    return [to_passage(r) for r in chosen]
+    best = passages[0].score
+    close = [p for p in passages[1:] if p.score >= best - settings.answer_margin]
+    return [passages[0], *close[: settings.max_answer_passages - 1]]
 
 
 def extractive_pieces(passages: Sequence[Passage], language: str) -> Iterator[str]:

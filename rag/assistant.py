@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -16,11 +17,11 @@ from rag.citations import verify
 from rag.config import Settings
 from rag.embeddings import load_embeddings
 from rag.ingest import ProgressFn, ingest
+from rag.relevance import BackfillProgress
 from rag.retrieval import (
     KaynakRetriever,
     QuestionError,
     Retriever,
-    Scored,
     check_question,
     to_passage,
 )
@@ -28,6 +29,7 @@ from rag.store import DocumentRecord, Store
 from rag.text import detect_language
 from rag.types import Answer, IngestReport, Passage
 
+log = logging.getLogger(__name__)
 BUNDLED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 
@@ -55,6 +57,9 @@ class Assistant:
         self.retriever = Retriever(self.store, self.settings)
         self.llm = llm if llm is not None else answering.make_llm(self.settings)
         self._write_lock = threading.Lock()
+        self._background: threading.Thread | None = None
+        self._background_lock = threading.Lock()
+        self._background_again = False
 
     # --- sources ---------------------------------------------------------------------------
 
@@ -74,7 +79,50 @@ class Assistant:
             report = ingest(inputs, self.store, self.settings, prune=prune, on_progress=on_progress)
             if report.added or report.updated or report.removed or rebuild:
                 self.retriever.invalidate()
+        if report.added or report.updated or rebuild:
+            self.start_background()
         return report
+
+    # --- vectors computed after ingest -----------------------------------------------------
+
+    def start_background(self) -> None:
+        """Compute the relevance model's vectors of new chunks in a background thread; the
+        documents are searchable meanwhile (the few top candidates are embedded on demand)."""
+        if self.retriever.relevance is None:
+            return
+        with self._background_lock:
+            if self._background is not None and self._background.is_alive():
+                self._background_again = True  # new chunks arrived while it runs
+                return
+            self._background = threading.Thread(
+                target=self._run_background, name="kaynak-e5-vectors", daemon=True
+            )
+            self._background.start()
+
+    def _run_background(self) -> None:
+        while True:
+            try:
+                self.complete_background(wait=False)
+            except Exception:  # the index stays searchable; the next ingest or start resumes
+                log.exception("computing e5 vectors in the background failed")
+            with self._background_lock:
+                if not self._background_again:
+                    return
+                self._background_again = False
+
+    def complete_background(
+        self, on_progress: BackfillProgress | None = None, wait: bool = True
+    ) -> int:
+        """Compute every missing e5 vector now (resumable: what is stored stays stored)."""
+        if self.retriever.relevance is None:
+            return 0
+        if wait and self._background is not None and self._background is not threading.current_thread():
+            self._background.join()
+        return self.retriever.relevance.backfill(on_progress)
+
+    def background_progress(self) -> tuple[int, int] | None:
+        """(chunks with e5 vectors, chunks), or None without a relevance model."""
+        return self.retriever.relevance.pending() if self.retriever.relevance else None
 
     def ensure_corpus(self, corpus: Path = BUNDLED_CORPUS) -> IngestReport | None:
         """Ingest the bundled corpus if the store is empty (first use)."""
@@ -134,8 +182,9 @@ class Assistant:
         question = check_question(question, self.settings)
         llm = self.llm if use_llm else None
         standalone = standalone_question(question, history, llm)
-        results = self.retriever.search(standalone, self._k(k))
-        assessment = self.retriever.assess(standalone, results)
+        ranked = self.retriever.rank(standalone)
+        results = ranked[: self._k(k)]
+        decision = self.retriever.assess(standalone, ranked)
         base = Answer(
             question=question,
             text="",
@@ -143,17 +192,17 @@ class Assistant:
             standalone_question=standalone,
             language=detect_language(question),
         )
-        if not assessment.answerable:
-            text = answering.abstain_text(base.language, assessment.missing_names)
+        if not decision.answerable:
+            text = answering.abstain_text(base.language, decision.missing_names)
             yield text
             yield replace(base, text=text, abstained=True, answerer="none")
         elif llm is None:
-            yield from self._extractive(results, base)
+            yield from self._extractive(base)
         else:
-            yield from self._generative(llm, results, base)
+            yield from self._generative(llm, base)
 
-    def _extractive(self, results: list[Scored], base: Answer) -> Iterator[str | Answer]:
-        chosen = answering.select_passages(results, self.settings, base.language)
+    def _extractive(self, base: Answer) -> Iterator[str | Answer]:
+        chosen = answering.select_passages(base.passages, self.settings)
         pieces = []
         for piece in answering.extractive_pieces(chosen, base.language):
             pieces.append(piece)
@@ -166,7 +215,7 @@ class Assistant:
         )
 
     def _generative(
-        self, llm: BaseChatModel, results: list[Scored], base: Answer
+        self, llm: BaseChatModel, base: Answer
     ) -> Iterator[str | Answer]:
         messages = answering.llm_messages(base.standalone_question, base.passages, base.language)
         parts: list[str] = []
@@ -197,7 +246,7 @@ class Assistant:
                 return
             dropped = checked.dropped
         # Nothing the model said survived verification: quote the sources instead.
-        for event in self._extractive(results, base):
+        for event in self._extractive(base):
             if isinstance(event, Answer):
                 yield replace(event, dropped=dropped)
 

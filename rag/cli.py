@@ -48,8 +48,36 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--llm", help="none, ollama:MODEL, openai:MODEL or llamacpp:PATH.gguf")
     ui.add_argument("--llm-base-url")
 
-    ev = sub.add_parser("eval", help="evaluate on a question set (JSONL)")
-    ev.add_argument("questions")
+    ev = sub.add_parser(
+        "eval",
+        help="evaluate on a question set (JSONL), or on SQuAD-format data with --squad",
+    )
+    ev.add_argument("questions", nargs="?", help="a question set (JSONL)")
+    ev.add_argument(
+        "--squad",
+        metavar="CONTEXTS.json",
+        help="SQuAD-format JSON: its contexts are ingested into a temporary index and every "
+        "question is asked",
+    )
+    ev.add_argument(
+        "--questions",
+        dest="squad_questions",
+        metavar="OTHER.json",
+        help="ask the questions of this parallel SQuAD file (same ids) instead",
+    )
+    ev.add_argument(
+        "--holdout-paragraph",
+        type=int,
+        metavar="N",
+        help="leave paragraph N of every article out: its questions become unanswerable",
+    )
+    ev.add_argument(
+        "--holdout-titles",
+        nargs="+",
+        default=[],
+        metavar="TITLE",
+        help="leave these articles out: their questions become unanswerable (off-topic)",
+    )
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--llm")
     ev.add_argument("--llm-base-url")
@@ -92,6 +120,11 @@ def _run(args: argparse.Namespace) -> int:
         from rag.store import drop_index
 
         drop_index(Settings.from_env(**_overrides(args)))
+    if args.command == "eval" and args.squad:
+        return _eval_squad(args)
+    if args.command == "eval" and not args.questions:
+        print("kaynak: give a question set (JSONL), or --squad CONTEXTS.json", file=sys.stderr)
+        return 2
     if args.command == "ui":
         from ui.app import launch
 
@@ -104,6 +137,7 @@ def _run(args: argparse.Namespace) -> int:
             if args.json
             else report.summary()
         )
+        _complete_background(bot, quiet=args.json)
         return (
             0
             if (report.added or report.updated or report.unchanged or report.removed)
@@ -146,6 +180,63 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 0
     return _chat(bot, args.k)
+
+
+def _complete_background(bot, quiet: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Compute the relevance model's vectors now, with a progress bar. The documents are
+    already searchable; stopping here (Ctrl-C) is safe, and the next ingest or page resumes."""
+    progress = bot.background_progress()
+    if progress is None or progress[0] >= progress[1]:
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=progress[1],
+        initial=progress[0],
+        unit="chunk",
+        desc="e5 vectors (already searchable; Ctrl-C finishes later)",
+        disable=quiet or not bot.settings.progress,
+        leave=False,
+    )
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        bot.complete_background(update)
+    finally:
+        bar.close()
+
+
+def _eval_squad(args: argparse.Namespace) -> int:
+    """Ingest SQuAD contexts into a temporary index, ask every question, report."""
+    import tempfile
+    from pathlib import Path
+
+    from rag import Assistant
+    from rag.evaluate import evaluate_squad, format_report, load_squad
+
+    try:
+        squad = load_squad(
+            args.squad,
+            questions=args.squad_questions,
+            holdout_paragraph=args.holdout_paragraph,
+            holdout_titles=args.holdout_titles,
+        )
+    except ValueError as exc:
+        print(f"kaynak: {exc}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="kaynak-eval-") as tmp:
+        overrides = {**_overrides(args), "home": str(Path(tmp) / "home")}
+        bot = Assistant(**overrides)
+        squad.write_corpus(Path(tmp) / "corpus")
+        bot.ingest([Path(tmp) / "corpus"])
+        _complete_background(bot, quiet=args.json)
+        result = evaluate_squad(bot, squad)
+    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_report(result))
+    return 0
 
 
 def format_answer(answer: Answer) -> str:

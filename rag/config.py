@@ -32,17 +32,17 @@ class Settings:
     # "use" (Universal Sentence Encoder multilingual, packaged), "e5" (multilingual-e5-small,
     # packaged) or "st:PATH_OR_NAME" (any sentence-transformers model on disk).
     embeddings: str = "use"
-    # A second model that judges whether the best passages answer the question at all
-    # ("e5" or "" to judge by retrieval score alone); see docs/benchmarks.md.
+    # The question-passage model (multilingual e5) whose vectors are computed after ingest
+    # (rag/relevance.py); "" ranks and decides by USE and lexical evidence alone.
     relevance_model: str = "e5"
-    # e5 query-passage similarity below which a passage is judged not to answer: across
-    # languages, and within one language (where e5 scores run higher for everything).
-    min_relevance: float = 0.79
-    min_relevance_same_language: float = 0.84
-    # How many of the top passages the relevance model reads, and how much its judgement
-    # reorders them (e5 scores span about half the range of USE's, hence 2).
-    relevance_depth: int = 4
-    rerank_weight: float = 2.0
+    # Ranking weights: USE, e5 (sentence alone, and after the sentence before it), lexical.
+    # Fitted by bench/fit_decisions.py on ../shared/datasets/xquad-dev, folds by article.
+    weight_use: float = 0.5
+    weight_e5: float = 2.0
+    weight_e5_context: float = 3.0
+    weight_lexical: float = 0.2
+    # Candidates without stored e5 vectors (just ingested) embedded on demand per question.
+    relevance_depth: int = 8
     chroma_url: str = ""
     collection: str = "kaynak"
     # "none" (extractive answers), "ollama:MODEL", "openai:MODEL", "llamacpp:PATH.gguf".
@@ -51,16 +51,14 @@ class Settings:
     llm_api_key: str = ""
     llm_temperature: float = 0.0
     k: int = 5
-    # Below this retrieval score the sources are judged not to answer the question (used
-    # when no relevance model is set).
+    # Without a relevance model: below this score (USE + lexical_weight x lexical) the sources
+    # are judged not to answer (set on the bundled article's team set, bench/questions.jsonl).
     min_score: float = 0.23
-    # Passages quoted after the first must score within this margin of the best one and
-    # have at least this dense similarity.
-    answer_margin: float = 0.08
-    min_dense: float = 0.05
-    max_answer_passages: int = 3
-    # Weight of lexical (BM25) evidence, as a share of what the question's terms can score.
     lexical_weight: float = 0.3
+    # Passages quoted after the first must score within this share of the best one's fused
+    # score (bench/fit_decisions.py, xquad-dev).
+    answer_margin: float = 0.08
+    max_answer_passages: int = 3
     # Minimum similarity between an answer sentence and the passage it cites.
     support_threshold: float = 0.35
     max_chunk_chars: int = 600

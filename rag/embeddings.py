@@ -4,6 +4,7 @@ or paths, never from a hub at run time."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 
@@ -25,6 +26,12 @@ class KaynakEmbeddings(Embeddings):
         qa = np.asarray([self.embed_query(t) for t in a], dtype=np.float32)
         db = np.asarray(self.embed_documents(b), dtype=np.float32)
         return _normalise(qa) @ _normalise(db).T
+
+
+def cosine(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
+    """Cosine similarity of two vectors (the one implementation the stages share)."""
+    va, vb = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
+    return float(va @ vb / (np.linalg.norm(va) * np.linalg.norm(vb) + 1e-12))
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -22,11 +22,13 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from rag.abstain import Decider, Decision
 from rag.config import Settings
+from rag.embeddings import cosine
 from rag.lexical import LexicalIndex
 from rag.relevance import Relevance
 from rag.store import Hit, Store
-from rag.text import detect_language, names_and_numbers, stems
+from rag.text import stems
 from rag.types import Passage
 
 
@@ -57,18 +59,11 @@ def check_question(question: object, settings: Settings) -> str:
 @dataclass(frozen=True)
 class Scored:
     hit: Hit
-    dense: float
-    lexical: float
-    score: float
-    relevance: float | None = None  # the relevance model's judgement, for the top few
-
-    def answers(self, settings: Settings, question_language: str) -> bool:
-        """Whether the relevance model judges this passage to answer the question."""
-        if self.relevance is None:
-            return False
-        same = self.hit.metadata.get("language") == question_language
-        threshold = settings.min_relevance_same_language if same else settings.min_relevance
-        return self.relevance >= threshold
+    dense: float  # USE similarity
+    lexical: float  # BM25 as a share of what the question's terms can score
+    score: float  # the fused score the ranking sorts by
+    e5: float | None = None  # e5 similarity of the sentence alone,
+    e5_context: float | None = None  # and of it after the sentence before it
 
 
 class Retriever:
@@ -79,10 +74,11 @@ class Retriever:
         self._lock = threading.Lock()
         self._checked = time.monotonic()
         self.relevance = (
-            Relevance(settings.relevance_model, settings.threads)
+            Relevance(settings.relevance_model, store, settings.threads)
             if settings.relevance_model
             else None
         )
+        self.decider = Decider(store, settings)
 
     # --- the lexical index follows the store ---------------------------------------------
 
@@ -109,89 +105,77 @@ class Retriever:
 
     # --- ranking ---------------------------------------------------------------------------
 
-    def search(self, question: str, k: int) -> list[Scored]:
+    def rank(self, question: str, pool: int = 30) -> list[Scored]:
+        """Every candidate for `question`, best first, near-duplicates dropped.
+
+        Candidates: the nearest chunks by USE and by e5, and the best lexical matches. Score:
+        a weighted sum of USE similarity, e5 similarity of the sentence alone and in context,
+        and lexical evidence, with weights fitted on XQuAD (bench/fit_decisions.py)."""
         self.refresh_if_stale()
         s = self.settings
         query_vec = np.asarray(self.store.embeddings.embed_query(question), dtype=np.float32)
-        pool = max(4 * k, 30)
         hits = {h.chunk_id: h for h in self.store.search(query_vec.tolist(), pool)}
-        dense = {cid: h.score for cid, h in hits.items()}
+        e5_query = self.relevance.query(question) if self.relevance is not None else None
+        if self.relevance is not None and e5_query is not None:
+            wanted = [cid for cid in self.relevance.search(e5_query, pool) if cid not in hits]
+            hits.update({h.chunk_id: h for h in self.store.get_chunks(wanted)})
 
         lex = self.lexical()
         lex_scores = lex.scores(stems(question))
-        lexical: dict[str, float] = {}
         if lex_scores.size and float(lex_scores.max()) > 0:
-            best = np.argsort(-lex_scores)[: max(2 * k, 10)]
+            best = np.argsort(-lex_scores)[:10]
             extra = [lex.ids[i] for i in best if lex_scores[i] > 0 and lex.ids[i] not in hits]
-            if extra:
-                vectors = self.store.vectors(extra)
-                for h in self.store.get_chunks(extra):
-                    vec = np.asarray(vectors[h.chunk_id], dtype=np.float32)
-                    dense[h.chunk_id] = float(
-                        vec @ query_vec / (np.linalg.norm(vec) * np.linalg.norm(query_vec) + 1e-12)
-                    )
-                    hits[h.chunk_id] = h
-            for cid in hits:
-                pos = lex.position(cid)
-                if pos is not None:
-                    lexical[cid] = float(lex_scores[pos])
+            hits.update({h.chunk_id: h for h in self.store.get_chunks(extra)})
+        lexical = {cid: _at(lex_scores, lex.position(cid)) for cid in hits}
+        dense = {cid: h.score for cid, h in hits.items() if h.score}
+        unscored = [cid for cid in hits if cid not in dense]
+        if unscored:
+            vectors = self.store.vectors(unscored)
+            dense.update({cid: cosine(vectors[cid], query_vec) for cid in unscored})
 
-        scored = [
-            Scored(
-                hit=h,
-                dense=dense[cid],
-                lexical=lexical.get(cid, 0.0),
-                score=dense[cid] + s.lexical_weight * lexical.get(cid, 0.0),
-            )
-            for cid, h in hits.items()
-        ]
+        if e5_query is None:
+            scored = [
+                Scored(h, dense[c], lexical[c], dense[c] + s.lexical_weight * lexical[c])
+                for c, h in hits.items()
+            ]
+        else:
+            scored = self._fuse(hits, dense, lexical, e5_query)
         scored.sort(key=lambda x: -x.score)
-        return self._rerank(question, _drop_near_duplicates(scored)[:k])
+        return _drop_near_duplicates(scored)
 
-    def _rerank(self, question: str, results: list[Scored]) -> list[Scored]:
-        """Let the relevance model adjust the scores of the top few (it was trained on
-        question-passage pairs, which the dense model was not)."""
-        depth = self.settings.relevance_depth
-        if self.relevance is None or not results or depth <= 0:
-            return results
-        top, rest = results[:depth], results[depth:]
-        judged = self.relevance.scores(question, [r.hit for r in top])
-        mean = sum(judged) / len(judged)
-        w = self.settings.rerank_weight
-        top = [
-            replace(r, relevance=j, score=round(r.score + w * (j - mean), 6))
-            for r, j in zip(top, judged, strict=True)
-        ]
-        return sorted(top + rest, key=lambda x: -x.score)
+    def _fuse(
+        self,
+        hits: dict[str, Hit],
+        dense: dict[str, float],
+        lexical: dict[str, float],
+        e5_query: np.ndarray,
+    ) -> list[Scored]:
+        assert self.relevance is not None
+        s = self.settings
+        partial = {c: s.weight_use * dense[c] + s.weight_lexical * lexical[c] for c in hits}
+        # Chunks whose e5 vectors are not stored yet (just ingested): embed the few best now.
+        on_demand = set(sorted(hits, key=lambda c: -partial[c])[: s.relevance_depth])
+        texts = {c: h.text for c, h in hits.items()}
+        e5 = self.relevance.scores(e5_query, list(hits), texts, on_demand)
+        floor = min((v[0] for v in e5.values()), default=0.0)
+        scored = []
+        for c, h in hits.items():
+            alone, context = e5.get(c, (floor, floor))
+            score = partial[c] + s.weight_e5 * alone + s.weight_e5_context * context
+            scored.append(Scored(h, dense[c], lexical[c], round(score, 6), alone, context))
+        return scored
+
+    def search(self, question: str, k: int) -> list[Scored]:
+        return self.rank(question)[:k]
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         return [to_passage(s) for s in self.search(question, k or self.settings.k)]
 
     # --- abstaining ------------------------------------------------------------------------
 
-    def missing_names(self, question: str) -> list[str]:
-        """Names and numbers in the question that no source mentions, in any spelling."""
-        lex = self.lexical()
-        return [name for name in names_and_numbers(question) if not lex.mentions(name)]
-
-    def assess(self, question: str, results: Sequence[Scored]) -> Assessment:
-        """Do the results answer the question?"""
-        if not results:
-            return Assessment(False, [])
-        # A question about a person, place or number the sources never mention is not
-        # answered from passages that merely share its topic.
-        missing = self.missing_names(question)
-        if self.relevance is None:
-            return Assessment(results[0].score >= self.settings.min_score and not missing, missing)
-        language = detect_language(question)
-        ok = any(r.answers(self.settings, language) for r in results)
-        return Assessment(ok and not missing, missing)
-
-
-@dataclass(frozen=True)
-class Assessment:
-    answerable: bool
-    missing_names: list[str]
+    def assess(self, question: str, ranked: Sequence[Scored]) -> Decision:
+        """Do the passages answer the question? (`ranked`: all of `rank`'s list.)"""
+        return self.decider.decide(question, ranked, self.lexical())
 
 
 def _drop_near_duplicates(scored: list[Scored]) -> list[Scored]:
@@ -248,3 +232,7 @@ class KaynakRetriever(BaseRetriever):
             )
             for p in self.retriever.retrieve(query, self.k)
         ]
+
+
+def _at(scores: np.ndarray, position: int | None) -> float:
+    return float(scores[position]) if position is not None and scores.size else 0.0

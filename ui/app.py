@@ -83,6 +83,18 @@ def render_documents(bot: Assistant) -> list[list[Any]]:
     return [[d.title, d.chunks, d.url or d.path, d.doc_id] for d in bot.documents()]
 
 
+def render_background(bot: Assistant) -> str:
+    """How far the relevance model's vectors are (computed after ingest, in the background)."""
+    progress = bot.background_progress()
+    if progress is None or progress[0] >= progress[1]:
+        return ""
+    done, total = progress
+    return (
+        f"Computing relevance vectors: {done:,} of {total:,} passages. New documents are "
+        "already searchable; answers about them get better when this is done."
+    )
+
+
 def safe_upload_name(name: str) -> str:
     """A file name that stays inside the uploads folder: no folders, no odd characters."""
     base = Path(name.replace("\\", "/")).name
@@ -160,6 +172,8 @@ def build_app(bot: Assistant) -> gr.Blocks:
                 doc_id = gr.Textbox(label="Document id to remove", scale=4)
                 remove = gr.Button("Remove", variant="stop", scale=1)
             removed = gr.Markdown()
+            background = gr.Markdown(render_background(bot), elem_id="background")
+        gr.Timer(5).tick(lambda: render_background(bot), None, background)
 
         def respond(message: str, messages: list, turns: list, k_value: float, who: str):  # type: ignore[no-untyped-def]
             messages = list(messages or [])
@@ -249,6 +263,7 @@ def launch(
     """Start the page on the bundled corpus (ingested on first use)."""
     started = time.perf_counter()
     bot.ensure_corpus()
+    bot.start_background()  # vectors an earlier run or another process left to compute
     bot.retriever.lexical()  # build the lexical index now, not on the first question
     bot.ask(EXAMPLES[0])  # warm the models' first-call costs before anyone waits on them
     credentials = None

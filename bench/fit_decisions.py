@@ -1,0 +1,315 @@
+"""Fit what decides what users see, on real documents: the ranking weights, the answer-or-
+abstain model (rag/abstain.json) and how many passages an extractive answer quotes.
+
+    .venv/bin/python bench/fit_decisions.py            # fit, report out-of-fold, write the model
+    .venv/bin/python bench/fit_decisions.py --check    # report only, with the committed model
+
+Data: ../shared/datasets/xquad-dev (XQuAD, Artetxe, Ruder and Yogatama, ACL 2020; CC BY-SA
+4.0), ingested with the protocol of bench/xquad.py; English and Turkish questions. Every
+number is fitted with folds that leave whole articles out (GroupKFold by article title) and
+the numbers reported are out-of-fold: each question is scored by a fit that never saw its
+article. The final fit uses every article. Nothing here reads the bundled article.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import command_line, quiet_logs
+from xquad import DATA, build
+
+FOLDS = 6
+# Candidate weights (USE, e5 alone, e5 in context, lexical); the e5 weight is fixed at 2, as
+# only ratios matter for ranking.
+GRID = {
+    "weight_use": (0.0, 0.5, 1.0),
+    "weight_e5": (2.0,),
+    "weight_e5_context": (0.0, 1.0, 2.0, 3.0),
+    "weight_lexical": (0.0, 0.2, 0.4),
+}
+MARGINS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2)
+PRECISION_WEIGHT = 0.5
+
+
+def _folds(groups: list[str]) -> list[np.ndarray]:
+    from sklearn.model_selection import GroupKFold
+
+    idx = np.arange(len(groups))
+    return [test for _, test in GroupKFold(FOLDS).split(idx, groups=groups)]
+
+
+def collect(bot: Any, sets: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per question: the candidates' components and whether each overlaps the gold answer."""
+    from rag.evaluate import _gold_locator
+
+    rows = []
+    for lang, squad in sets.items():
+        gold = _gold_locator(bot, squad)
+        for item in squad.questions:
+            spans, _ = gold(item)
+            ranked = bot.retriever.rank(item["question"])
+            rows.append(
+                {
+                    "lang": lang,
+                    "title": item["title"],
+                    "question": item["question"],
+                    "answerable": item["answerable"],
+                    "kind": item["kind"],
+                    "ranked": ranked,
+                    "hit": np.array([_hits(r, spans) for r in ranked], dtype=bool),
+                    "parts": np.array(
+                        [[r.dense, r.e5 or 0.0, r.e5_context or 0.0, r.lexical] for r in ranked]
+                    ),
+                }
+            )
+    return rows
+
+
+def _hits(r: Any, spans: list[tuple[str, int, int]]) -> bool:
+    m = r.hit.metadata
+    return any(d == m.get("doc_id") and m["start"] < e and s < m["end"] for d, s, e in spans)
+
+
+def rank_quality(rows: list[dict[str, Any]], w: np.ndarray) -> tuple[float, float]:
+    """(recall@1, MRR@5) of answerable questions under weights `w`."""
+    r1, mrr = [], []
+    for row in rows:
+        if not row["answerable"] or not row["hit"].any():
+            if row["answerable"]:
+                r1.append(0.0)
+                mrr.append(0.0)
+            continue
+        order = np.argsort(-(row["parts"] @ w), kind="stable")[:5]
+        rank = next((i + 1 for i, j in enumerate(order) if row["hit"][j]), None)
+        r1.append(1.0 if rank == 1 else 0.0)
+        mrr.append(1.0 / rank if rank else 0.0)
+    return float(np.mean(r1)), float(np.mean(mrr))
+
+
+def fit_weights(rows: list[dict[str, Any]]) -> dict[str, float]:
+    best, best_mrr = None, -1.0
+    for values in itertools.product(*GRID.values()):
+        _, mrr = rank_quality(rows, np.array(values))
+        if mrr > best_mrr:
+            best, best_mrr = values, mrr
+    assert best is not None
+    return dict(zip(GRID, best, strict=True))
+
+
+def weights_vector(weights: dict[str, float]) -> np.ndarray:
+    return np.array([weights[name] for name in GRID])
+
+
+def fit_abstain(X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = X.mean(axis=0), X.std(axis=0) + 1e-9
+    model = LogisticRegression(C=1.0, max_iter=5000).fit((X - mean) / scale, y)
+    return {
+        "mean": mean.tolist(),
+        "scale": scale.tolist(),
+        "coef": model.coef_[0].tolist(),
+        "intercept": float(model.intercept_[0]),
+    }
+
+
+def probabilities(fit: dict[str, Any], X: np.ndarray) -> np.ndarray:
+    z = ((X - np.array(fit["mean"])) / np.array(fit["scale"])) @ np.array(fit["coef"])
+    return 1.0 / (1.0 + np.exp(-(z + fit["intercept"])))
+
+
+def choose_threshold(p: np.ndarray, y: np.ndarray, max_false_abstention: float) -> float:
+    """The highest threshold (most abstentions on unanswerable questions) whose false
+    abstentions on answerable ones stay within `max_false_abstention`."""
+    answerable = np.sort(p[y == 1])
+    allowed = int(np.floor(max_false_abstention * len(answerable)))
+    return float(answerable[allowed]) if len(answerable) else 0.5
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="report the committed model, fit nothing")
+    ap.add_argument("--max-false-abstention", type=float, default=0.04)
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "rag" / "abstain.json"))
+    args = ap.parse_args()
+    quiet_logs()
+    from rag.abstain import FEATURES
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bot, sets, _files, _stats = build(Path(tmp))
+        rows = collect(bot, sets)
+        groups = [r["title"] for r in rows]
+        folds = _folds(groups)
+        report: dict[str, Any] = {"command": command_line(), "data": str(DATA), "folds": FOLDS}
+
+        # 1. ranking weights, out-of-fold
+        oof_rank = {}
+        for lang in sets:
+            r1s, mrrs, n = [], [], 0
+            for test in folds:
+                train = [rows[i] for i in range(len(rows)) if i not in set(test)]
+                w = weights_vector(fit_weights(train))
+                part = [rows[i] for i in test if rows[i]["lang"] == lang]
+                count = sum(1 for r in part if r["answerable"])
+                if count:
+                    r1, mrr = rank_quality(part, w)
+                    r1s.append(r1 * count)
+                    mrrs.append(mrr * count)
+                    n += count
+            oof_rank[lang] = {"recall@1": sum(r1s) / n, "mrr@5": sum(mrrs) / n}
+        weights = fit_weights(rows)
+        single = {}
+        for name in ("use", "e5", "e5+context", "e5+context+use", "all"):
+            w = {
+                "use": [1, 0, 0, 0],
+                "e5": [0, 1, 0, 0],
+                "e5+context": [0, 2, weights["weight_e5_context"], 0],
+                "e5+context+use": [weights["weight_use"], 2, weights["weight_e5_context"], 0],
+                "all": list(weights_vector(weights)),
+            }[name]
+            single[name] = {
+                lang: rank_quality([r for r in rows if r["lang"] == lang], np.array(w, dtype=float))
+                for lang in sets
+            }
+        report["ranking"] = {"weights": weights, "out_of_fold": oof_rank, "in_sample_ablation": single}
+        print(json.dumps(report["ranking"], indent=1), flush=True)
+
+        # 2. the abstain model, on the ranking those weights give
+        bot.retriever.settings = bot.settings = replace(bot.settings, **weights)
+        X, y = [], []
+        for row in rows:
+            ranked = bot.retriever.rank(row["question"])
+            row["ranked"] = ranked
+            row["hit"] = np.array([_hits(r, _gold_spans(bot, sets, row)) for r in ranked], dtype=bool)
+            values, _ = bot.retriever.decider.features(row["question"], ranked, bot.retriever.lexical())
+            X.append([values[f] for f in FEATURES])
+            y.append(1 if row["answerable"] else 0)
+        Xa, ya = np.array(X), np.array(y)
+        oof = np.zeros(len(rows))
+        thresholds = []
+        for test in folds:
+            train = np.setdiff1d(np.arange(len(rows)), test)
+            fit = fit_abstain(Xa[train], ya[train])
+            t = choose_threshold(probabilities(fit, Xa[train]), ya[train], args.max_false_abstention)
+            thresholds.append(t)
+            oof[test] = probabilities(fit, Xa[test]) - t  # >= 0: answer
+        final = fit_abstain(Xa, ya)
+        threshold = choose_threshold(probabilities(final, Xa), ya, args.max_false_abstention)
+        report["abstain"] = _outcomes(rows, oof >= 0)
+        report["abstain"]["fold_thresholds"] = thresholds
+        print(json.dumps(report["abstain"], indent=1), flush=True)
+
+        # 3. how many passages an answer quotes (margin), out-of-fold
+        report["margin"] = _fit_margin(rows, oof >= 0, folds)
+        print(json.dumps(report["margin"], indent=1), flush=True)
+
+    if not args.check:
+        model = {
+            "features": list(FEATURES),
+            **final,
+            "threshold": threshold,
+            "fitted": {
+                "by": "bench/fit_decisions.py",
+                "data": "xquad-dev (XQuAD dev half, CC BY-SA 4.0), protocol of bench/xquad.py",
+                "ranking_weights": weights,
+                "answer_margin": report["margin"]["chosen"],
+                "max_false_abstention": args.max_false_abstention,
+                "out_of_fold": {"ranking": oof_rank, "abstain": report["abstain"]},
+            },
+        }
+        Path(args.out).write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _gold_spans(bot: Any, sets: dict[str, Any], row: dict[str, Any]) -> list[tuple[str, int, int]]:
+    from rag.evaluate import _gold_locator
+
+    key = row["lang"]
+    if key not in _LOCATORS:
+        _LOCATORS[key] = _gold_locator(bot, sets[key])
+        _ITEMS[key] = {q["question"]: q for q in sets[key].questions}
+    return _LOCATORS[key](_ITEMS[key][row["question"]])[0]
+
+
+_LOCATORS: dict[str, Any] = {}
+_ITEMS: dict[str, dict[str, Any]] = {}
+
+
+def _outcomes(rows: list[dict[str, Any]], answer: np.ndarray) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for lang in sorted({r["lang"] for r in rows}):
+        pick = [i for i, r in enumerate(rows) if r["lang"] == lang]
+        ans = [i for i in pick if rows[i]["answerable"]]
+        off = [i for i in pick if rows[i]["kind"] == "off-topic"]
+        on = [i for i in pick if rows[i]["kind"] == "on-topic"]
+        out[lang] = {
+            "false_abstentions": float(np.mean([not answer[i] for i in ans])),
+            "answered_top1_right": float(np.mean([answer[i] and rows[i]["hit"][0] for i in ans])),
+            "abstained_off_topic": float(np.mean([not answer[i] for i in off])),
+            "abstained_on_topic": float(np.mean([not answer[i] for i in on])),
+        }
+    return out
+
+
+def _quoted(row: dict[str, Any], margin: float, most: int = 3) -> list[int]:
+    scores = [r.score for r in row["ranked"][:5]]
+    close = [i for i in range(1, len(scores)) if scores[i] >= scores[0] - margin]
+    return [0, *close[: most - 1]]
+
+
+def _margin_quality(rows: list[dict[str, Any]], answer: np.ndarray, margin: float) -> tuple[float, float]:
+    """(answered correctly, citation precision) over answerable questions."""
+    correct, on, cited = [], 0, 0
+    for i, row in enumerate(rows):
+        if not row["answerable"]:
+            continue
+        quoted = _quoted(row, margin) if answer[i] and len(row["ranked"]) else []
+        hits = [bool(row["hit"][j]) for j in quoted]
+        correct.append(bool(hits) and any(hits))
+        on += sum(hits)
+        cited += len(hits)
+    return float(np.mean(correct)), on / max(cited, 1)
+
+
+def _fit_margin(rows: list[dict[str, Any]], answer: np.ndarray, folds: list[np.ndarray]) -> dict[str, Any]:
+    """The margin that maximises answered-correctly + PRECISION_WEIGHT x citation precision
+    on the other folds: a quote that holds the answer matters more to a reader than one extra
+    sentence to skim (at most three are quoted, a few hundred characters in all)."""
+
+    def best(idx: np.ndarray) -> float:
+        part = [rows[i] for i in idx]
+
+        def value(m: float) -> float:
+            correct, precision = _margin_quality(part, answer[idx], m)
+            return correct + PRECISION_WEIGHT * precision
+
+        return max(MARGINS, key=value)
+
+    curve = {m: _margin_quality(rows, answer, m) for m in MARGINS}
+    oof_correct, oof_on = [], []
+    for test in folds:
+        train = np.setdiff1d(np.arange(len(rows)), test)
+        m = best(train)
+        c, p = _margin_quality([rows[i] for i in test], answer[test], m)
+        oof_correct.append(c)
+        oof_on.append(p)
+    return {
+        "curve (answered correctly, citation precision)": curve,
+        "chosen": best(np.arange(len(rows))),
+        "out_of_fold_mean": [float(np.mean(oof_correct)), float(np.mean(oof_on))],
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

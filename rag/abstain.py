@@ -1,0 +1,182 @@
+"""The answer-or-abstain decision: do the retrieved passages answer the question?
+
+A small logistic model reads what retrieval found (how well the best passage matches by e5
+and USE, lexical evidence, how it stands out from the rest, and whether the question's names
+and numbers appear around the best passages) and gives the probability that the question is
+answerable. Its coefficients and threshold are fitted by bench/fit_decisions.py on the
+development half of XQuAD with folds that leave whole articles out, and stored in
+rag/abstain.json with the numbers they were fitted to. A name no passage mentions is evidence,
+not a veto: names are matched by spelling or, across languages, by multilingual similarity
+(Germany/Almanya), and a question's lone sentence-initial word is not taken for a name.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rag.config import Settings
+from rag.text import detect_language, mentions, name_words, names_and_numbers, number_values, tokens
+
+if TYPE_CHECKING:
+    from rag.lexical import LexicalIndex
+    from rag.retrieval import Scored
+    from rag.store import Store
+
+MODEL_FILE = Path(__file__).with_name("abstain.json")
+FEATURES = (
+    "score",  # fused ranking score of the best passage
+    "e5",  # e5 similarity of the best passage, alone and in context
+    "e5_context",
+    "use",  # USE similarity of the best passage
+    "lexical",  # the best lexical share among the top three
+    "e5_gap",  # the best e5 similarity above the median of the candidates: it stands out
+    "margin",  # the best fused score above the second
+    "names_missing",  # names and numbers of the question found around none of the top passages
+    "names_unknown",  # ... and in no source at all, in any spelling
+    "same_language",  # the question is in the best passage's language
+)
+# Names of the question are looked for around this many of the best passages.
+NAME_PASSAGES = 5
+# Multilingual (USE) similarity at which two names are taken for translations of each other
+# (India/Hindistan, Germany/Almanya); calibrated in bench/verifier.py on hand-labelled pairs.
+NAME_SIMILARITY = 0.67
+
+
+@dataclass(frozen=True)
+class Decision:
+    answerable: bool
+    probability: float  # that the passages answer the question (1.0 when judged by rule)
+    missing_names: list[str] = field(default_factory=list)  # that no source mentions at all
+    features: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AbstainModel:
+    """Standardised features -> logistic probability; answer when it reaches `threshold`."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    threshold: float
+
+    def probability(self, values: dict[str, float]) -> float:
+        z = self.intercept + sum(
+            c * (values[f] - m) / s
+            for f, m, s, c in zip(self.features, self.mean, self.scale, self.coef, strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+    @classmethod
+    def load(cls, path: Path = MODEL_FILE) -> AbstainModel:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(
+            features=tuple(data["features"]),
+            mean=tuple(data["mean"]),
+            scale=tuple(data["scale"]),
+            coef=tuple(data["coef"]),
+            intercept=float(data["intercept"]),
+            threshold=float(data["threshold"]),
+        )
+
+
+@lru_cache(maxsize=4)
+def _model(path: Path = MODEL_FILE) -> AbstainModel:
+    return AbstainModel.load(path)
+
+
+class Decider:
+    def __init__(self, store: Store, settings: Settings, model: AbstainModel | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.model = model
+
+    def features(
+        self, question: str, ranked: Sequence[Scored], lexical: LexicalIndex
+    ) -> tuple[dict[str, float], list[str]]:
+        """The model's inputs, and the question's names and numbers that no source mentions."""
+        best = ranked[0]
+        e5 = [r.e5 for r in ranked if r.e5 is not None]
+        missing = self.names_missing(question, ranked[:NAME_PASSAGES])
+        unknown = [n for n in missing if not lexical.mentions(n)]
+        values = {
+            "score": best.score,
+            "e5": best.e5 if best.e5 is not None else 0.0,
+            "e5_context": best.e5_context if best.e5_context is not None else 0.0,
+            "use": best.dense,
+            "lexical": max(r.lexical for r in ranked[:3]),
+            "e5_gap": (best.e5 - float(np.median(e5))) if e5 and best.e5 is not None else 0.0,
+            "margin": best.score - ranked[1].score if len(ranked) > 1 else 0.0,
+            "names_missing": float(len(missing)),
+            "names_unknown": float(len(unknown)),
+            "same_language": float(
+                detect_language(question) == best.hit.metadata.get("language", "")
+            ),
+        }
+        return values, unknown
+
+    def decide(self, question: str, ranked: Sequence[Scored], lexical: LexicalIndex) -> Decision:
+        if not ranked:
+            return Decision(False, 0.0)
+        values, unknown = self.features(question, ranked, lexical)
+        if not self.settings.relevance_model:
+            ok = ranked[0].score >= self.settings.min_score and not unknown
+            return Decision(ok, 1.0 if ok else 0.0, unknown, values)
+        model = self.model or _model()
+        p = model.probability(values)
+        return Decision(p >= model.threshold, p, unknown, values)
+
+    def names_missing(self, question: str, top: Sequence[Scored]) -> list[str]:
+        """Names and numbers of `question` that none of the `top` passages, with the text
+        around each, mentions in any spelling or translation."""
+        asked = names_and_numbers(question, sentence_initial=False)
+        if not asked:
+            return []
+        contexts = [self._context(r) for r in top]
+        words = {w for text in contexts for w in tokens(text)}
+        names = {w for text in contexts for w in name_words(text)}
+        stated = {v for text in contexts for v in number_values(text)}
+        missing = []
+        for name in asked:
+            if name.isdigit() or any(ch.isdigit() for ch in name):
+                if not number_values(name) <= stated:
+                    missing.append(name)
+            elif not mentions(name, words, names):
+                missing.append(name)
+        words_only = [n for n in missing if not any(ch.isdigit() for ch in n)]
+        if words_only:
+            candidates = sorted(
+                {n for text in contexts for n in names_and_numbers(text) if not n.isdigit()}
+            )
+            translated = _translations(self.store, words_only, candidates)
+            missing = [n for n in missing if n not in translated]
+        return missing
+
+    def _context(self, scored: Scored, before: int = 400, after: int = 150) -> str:
+        """The passage with the text around it in its source (names often come before)."""
+        meta = scored.hit.metadata
+        text = self.store.source_text(str(meta.get("doc_id", ""))) or scored.hit.text
+        start, end = int(meta.get("start", 0)), int(meta.get("end", 0))
+        return text[max(0, start - before) : end + after]
+
+
+def _translations(store: Store, names: list[str], candidates: list[str]) -> set[str]:
+    """The `names` that are translations of one of `candidates` (multilingual similarity)."""
+    if not names or not candidates:
+        return set()
+    sim = store.embeddings.similarity(names, candidates)
+    return {n for n, row in zip(names, sim, strict=True) if float(row.max()) >= NAME_SIMILARITY}
+
+
+def fitted_model_info(path: Path = MODEL_FILE) -> dict[str, Any]:
+    """What the committed model was fitted on, and its out-of-fold numbers."""
+    return dict(json.loads(path.read_text(encoding="utf-8")).get("fitted", {}))

@@ -1,0 +1,67 @@
+"""The answer-or-abstain decision and the name and number rules it reads."""
+
+import json
+
+import pytest
+
+from rag.abstain import FEATURES, MODEL_FILE, AbstainModel
+from rag.text import names_and_numbers
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("Historically, what did Joly say?", ["Joly"]),  # "Historically" is no name
+        ("Aside from Canada, who shares intelligence?", ["Canada"]),
+        ("What did Melanie Joly say in Tokyo?", ["Melanie Joly", "Tokyo"]),
+        ("What happened in 2011?", ["2011"]),
+        ("Primitive reactors were built when?", []),
+    ],
+)
+def test_question_names_skip_sentence_initial_words(question, names):
+    assert names_and_numbers(question, sentence_initial=False) == names
+
+
+def _missing(bot, question):
+    return bot.retriever.decider.names_missing(question, bot.retriever.rank(question)[:5])
+
+
+def test_names_found_by_spelling_or_translation(bot):
+    assert _missing(bot, "What did Canada and Russia agree?") == []  # Kanada, Rusya
+    assert _missing(bot, "What did Prime Minister Kishida order?") == []
+    assert _missing(bot, "Does Japan share intelligence with India?") == []  # Hindistan
+    assert _missing(bot, "What did Justin Trudeau say?") == ["Justin Trudeau"]
+    assert _missing(bot, "What happened in 1999?") == ["1999"]
+    assert _missing(bot, "What happened in 2011?") == []  # Fukushima
+
+
+def test_a_name_no_source_mentions_is_named_when_abstaining(bot):
+    answer = bot.ask("What did Justin Trudeau say about Brazil?")
+    assert answer.abstained and not answer.citations
+    assert "Justin Trudeau" in answer.text
+
+
+def test_a_missing_name_is_evidence_not_a_veto(bot):
+    """A question whose best passage clearly answers it is answered even when one of its names
+    appears nowhere (here a nickname the article never uses)."""
+    answer = bot.ask("Who did Joly meet in Tokyo, the Big Mikan?")
+    assert not answer.abstained
+    assert any("Hayashi" in c.quote for c in answer.citations)
+
+
+def test_the_committed_model_is_complete_and_says_where_it_came_from():
+    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    model = AbstainModel.load()
+    assert model.features == FEATURES
+    assert len(model.coef) == len(model.mean) == len(model.scale) == len(FEATURES)
+    assert 0.0 < model.threshold < 1.0
+    assert data["fitted"]["by"] == "bench/fit_decisions.py"
+    assert "xquad" in data["fitted"]["data"]
+
+
+def test_probability_rises_with_the_evidence():
+    model = AbstainModel.load()
+    base = dict.fromkeys(FEATURES, 0.0) | {"e5": 0.8, "e5_context": 0.8, "score": 3.5}
+    stronger = base | {"e5": 0.9, "e5_context": 0.9, "score": 3.9}
+    assert model.probability(stronger) > model.probability(base)
+    assert model.probability(base | {"names_missing": 2.0}) < model.probability(base)
