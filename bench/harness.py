@@ -1,10 +1,6 @@
-"""Running Kaynak as a user does: the `kaynak` command, the page, and Chromium on the page.
-
-Shared by tests/ (imported as `bench.harness`) and the benchmark scripts (as `harness`, since
-they run with bench/ on sys.path). It lives in bench/ because benchmarks are run as plain
-scripts that cannot import the tests package, while pytest puts the repository root on
-sys.path, so tests can import bench/ modules; it has no side effects beyond rag.config's.
-"""
+"""Running Kaynak as a user does: the `kaynak` command, the page, Chromium. Shared by tests/
+(as `bench.harness`: pytest puts the repository root on sys.path) and the benchmark scripts
+(as `harness`: they run with bench/ on sys.path and cannot import the tests package)."""
 
 from __future__ import annotations
 
@@ -34,7 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PAGE_START_TIMEOUT = 120.0  # seconds for `kaynak ui` to load its models and ingest the corpus
 
 
 def free_port() -> int:
@@ -115,7 +110,7 @@ def start_page(
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for_http(url, timeout=PAGE_START_TIMEOUT, proc=proc)
+        wait_for_http(url, timeout=120, proc=proc)  # models load, corpus ingested
     except (RuntimeError, TimeoutError) as exc:
         stop(proc)
         tail = Path(log).read_text(errors="replace")[-3000:] if log else ""
