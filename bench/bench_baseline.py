@@ -296,7 +296,7 @@ def main() -> int:
         args.name,
         rows(k, t),
         baseline="LangChain tutorial",
-        note=f"corpus `{rel(args.corpus)}`: {k['source_files']} file(s), {k['source_mb']} MB; "
+        note=f"Corpus `{rel(args.corpus)}`: {k['source_files']} file(s), {k['source_mb']} MB; "
         f"questions {', '.join(rel(q) for q in args.questions)}",
         details={"missed": missed, "kaynak": k, "tutorial": t},
     )
