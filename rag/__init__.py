@@ -1,8 +1,12 @@
-"""Kaynak: answers about the news with citations you can check, offline."""
+"""Kaynak: answers about the news with citations you can check, offline.
 
+`rag.evaluate` is the evaluation module: `rag.evaluate.evaluate(bot, "questions.jsonl")`,
+`rag.evaluate.format_report(result)`.
+"""
+
+from rag import evaluate
 from rag.assistant import BUNDLED_CORPUS, Assistant
 from rag.config import ConfigError, Settings
-from rag.evaluate import evaluate  # `rag.evaluate(bot, "questions.jsonl")`
 from rag.loaders import LoadError
 from rag.prompts import CANNOT_ANSWER
 from rag.retrieval import QuestionError

@@ -4,70 +4,31 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from bench.harness import BIN, ROOT, free_port, run_kaynak, stop, wait_for_http
+from rag.config import OFFLINE_ENV
+
+# Helpers for starting Kaynak's processes live in bench/harness.py (the benchmarks use them
+# too); tests import them from here or from there.
+__all__ = ["BIN", "CORPUS", "ROOT", "free_port", "run_kaynak", "stop", "wait_for_http"]
+
+os.environ.update(OFFLINE_ENV)
 for key in [k for k in os.environ if k.startswith("KAYNAK_")]:
     del os.environ[key]  # tests set what they need
 
-ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 QUESTIONS = ROOT / "bench" / "questions.jsonl"
-BIN = Path(sys.executable).parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer within {timeout} s")
-
-
-def run_kaynak(
-    *args: str, env: dict[str, str], stdin: str | None = None, timeout: int = 300
-) -> subprocess.CompletedProcess:
-    """The `kaynak` command of this venv, run for real in the repository folder."""
-    return subprocess.run(
-        [str(BIN / "kaynak"), *args],
-        env=env,
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--screenshot",
+        default="",
+        help="also save the page test's screenshot here (`make screenshot` uses docs/screenshot.png)",
     )
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=15)
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +60,7 @@ def chroma_server(tmp_path_factory):
     """A real Chroma server (`chroma run`) on a free loopback port; yields its URL."""
     port = free_port()
     path = tmp_path_factory.mktemp("chroma-server")
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    env = {**os.environ, **OFFLINE_ENV}
     proc = subprocess.Popen(
         [
             str(BIN / "chroma"),

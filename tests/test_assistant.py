@@ -86,3 +86,21 @@ def test_documents_and_remove(tmp_path, fresh):
     assert fresh.remove(record.doc_id) and fresh.documents() == []
     assert fresh.ask("When does the harbour festival start?").abstained
     assert not fresh.remove("no-such-id")
+
+
+def test_ingest_with_rebuild_keeps_only_what_it_is_given(tmp_path, fresh):
+    ferry = tmp_path / "ferry.txt"
+    ferry.write_text(
+        "The night ferry to Bodø was cancelled because of the storm.", encoding="utf-8"
+    )
+    choir = tmp_path / "choir.txt"
+    choir.write_text("The university choir sang in Tromsø cathedral on Sunday.", encoding="utf-8")
+    fresh.ingest([ferry, choir])
+    assert not fresh.ask("Where did the university choir sing?").abstained  # builds the index
+
+    report = fresh.ingest([ferry], rebuild=True)
+    assert [s.rsplit("/", 1)[-1] for s in report.added] == ["ferry.txt"]  # written again
+    assert report.unchanged == [] and report.chunks == 1 == fresh.store.count()
+    assert [d.title for d in fresh.documents()] == ["Ferry"]
+    assert fresh.ask("Where did the university choir sing?").abstained  # no stale index
+    assert "storm" in fresh.ask("Why was the night ferry to Bodø cancelled?").citations[0].quote

@@ -24,3 +24,13 @@ def test_wrong_expectations_score_zero(bot):
         bot, [{"question": "Who did Joly meet in Tokyo?", "expected": ["not in the article"]}]
     )["summary"]
     assert s["mrr"] == 0.0 and s["answered_correctly"] == 0.0
+
+
+def test_rag_evaluate_is_the_evaluation_module_however_it_is_imported():
+    import rag
+    import rag.evaluate
+
+    assert rag.evaluate.format_report is format_report and rag.evaluate.evaluate is evaluate
+    from rag import evaluate as module
+
+    assert module is rag.evaluate and "evaluate" in rag.__all__

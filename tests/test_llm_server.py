@@ -1,14 +1,20 @@
-"""A real model behind a real OpenAI-compatible server (llama.cpp's, started here)."""
+"""A real model behind a real OpenAI-compatible server (llama.cpp's, started here).
+
+The model is small (SmolLM2 135M) and writes what it likes; the test checks what Kaynak does
+with it: every sentence the server sent is either kept in the answer or listed as dropped with
+its reason, and whatever is kept cites the exact text of a source.
+"""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from rag import Assistant
-from rag.citations import split_sentences, verify
+from rag import Answer, Assistant
+from rag.citations import split_sentences, strip_markers
 
 from .conftest import free_port, stop, wait_for_http
 
@@ -17,7 +23,6 @@ QUESTIONS = [
     "Who did Joly meet in Tokyo?",
     "Why is Japan interested in nuclear technology?",
     "Joly ne dedi?",
-    "What did Justin Trudeau say?",
 ]
 
 
@@ -59,36 +64,41 @@ def llm_server(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_whatever_the_model_writes_no_unsupported_sentence_reaches_the_answer(bot, llm_server):
+def test_every_sentence_the_model_writes_is_kept_with_its_source_or_dropped_with_a_reason(
+    bot, llm_server
+):
     llm_bot = Assistant(
         home=bot.settings.home, progress=False, llm="openai:smollm2", llm_base_url=llm_server
     )
-    assert type(llm_bot.llm).__name__ == "ChatOpenAI"
     for question in QUESTIONS:
-        answer = llm_bot.ask(question)
+        *pieces, answer = llm_bot.stream(question)
+        assert isinstance(answer, Answer) and not answer.abstained, question
+        raw = "".join(pieces).strip()  # what the server streamed, before verification
+        assert raw, f"the server sent no text for {question!r}"
+        kept = {_words(s) for s in split_sentences(answer.text, answer.language)}
+        if answer.answerer != "llm":
+            kept = set()  # nothing survived: the answer quotes the sources instead
+        dropped = {_words(d.sentence): d.reason for d in answer.dropped}
+        print(f"\n{question}\n  model: {raw!r}")
+        for sentence in split_sentences(raw, answer.language):
+            claim = _words(sentence)
+            if not re.search(r"\w", claim):
+                continue  # a stray marker between sentences
+            if claim in kept:
+                verdict = "kept"
+            elif claim in dropped:
+                verdict = f"dropped: {dropped[claim]}"
+                assert dropped[claim].strip(), claim
+            else:
+                verdict = "cannot answer" if "cannot answer" in claim.lower() else "LOST"
+            print(f"  {verdict:<60} {sentence.strip()!r}")
+            assert verdict != "LOST", f"{sentence!r} was neither kept nor reported as dropped"
+        assert answer.citations, question
         for c in answer.citations:
             assert llm_bot.source_text(c.doc_id)[c.start : c.end] == c.quote
-        if answer.abstained:
-            assert answer.citations == []
-            continue
-        assert answer.citations, question
-        if answer.answerer == "llm":
-            # every sentence left stands on its own citations when checked again
-            passages = [
-                p for p in answer.passages if any(p.text == c.quote for c in answer.citations)
-            ]
-            recheck = verify(
-                answer.text,
-                passages,
-                llm_bot.embeddings,
-                llm_bot.settings.support_threshold,
-                answer.language,
-                contexts=[llm_bot._context(p) for p in passages],
-            )
-            assert recheck.dropped == [], (question, answer.text, recheck.dropped)
-            assert len(split_sentences(answer.text, answer.language)) == len(
-                split_sentences(recheck.text, answer.language)
-            )
-        else:
-            assert answer.answerer == "extractive"  # the model's answer did not survive
-    assert llm_bot.ask("What did Justin Trudeau say?").abstained
+            assert f"[{c.n}]" in answer.text
+
+
+def _words(sentence: str) -> str:
+    """A sentence without its markers, spacing folded: the same claim before and after."""
+    return " ".join(strip_markers(sentence).split()).rstrip(".!?…")

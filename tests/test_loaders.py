@@ -1,4 +1,8 @@
+import contextlib
 import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -121,3 +125,108 @@ def test_folders_recurse_skip_unsupported_and_survive_symlink_loops(tmp_path):
 def test_private_addresses_are_refused_unless_allowed():
     with pytest.raises(LoadError, match="KAYNAK_ALLOW_PRIVATE_URLS"):
         load("http://127.0.0.1:9/page.html", SETTINGS)
+
+
+def test_a_60_mb_text_file_is_skipped_and_the_rest_goes_in(tmp_path, fresh):
+    big = tmp_path / "big.txt"
+    with big.open("wb") as f:
+        f.truncate(60 * 1024 * 1024)  # sparse: 60 MB on paper, nothing on disk
+    (tmp_path / "good.txt").write_text("The ferry to the island leaves at noon.", encoding="utf-8")
+    report = fresh.ingest([tmp_path])
+    assert [s.rsplit("/", 1)[-1] for s in report.added] == ["good.txt"]
+    ((source, reason),) = report.skipped
+    assert source.endswith("big.txt") and "over the 20 MB limit" in reason
+
+
+# --- URLs, served by a real HTTP server on loopback ----------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if self.path == "/article":
+            body = (
+                b"<html><head><title>Harbour news</title></head><body><article><p>The harbour "
+                b"master said the new pier will open in June after two years of work.</p>"
+                b"</article></body></html>"
+            )
+            self._send(200, "text/html; charset=utf-8", body)
+        elif self.path == "/slow":
+            time.sleep(3)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._send(200, "text/plain", b"late")  # the client gave up, as it should
+        elif self.path == "/huge":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            chunk = b"word " * 20_000
+            try:
+                for _ in range(200):  # 20 MB, over the 10 MB cap
+                    self.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+        elif self.path == "/image":
+            self._send(200, "image/png", b"\x89PNG....")
+        elif self.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", "/article")
+            self.end_headers()
+        else:
+            self._send(404, "text/plain", b"nope")
+
+    def _send(self, code, kind, body):
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture(scope="module")
+def web():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_urls_are_fetched_and_bad_ones_explained(web):
+    allow = Settings(allow_private_urls=True, url_timeout=1.0)
+    doc = load(f"{web}/redirect", allow)
+    assert "new pier will open in June" in doc.text and doc.url == f"{web}/redirect"
+    cases = {
+        "/slow": "no answer within 1 s",
+        "/huge": "larger than 10 MB",
+        "/image": "unsupported content type 'image/png'",
+        "/missing": "HTTP 404",
+    }
+    for path, message in cases.items():
+        with pytest.raises(LoadError, match=message):
+            load(f"{web}{path}", allow)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/",
+        "http://localhost:8000/x",
+        "http://10.1.2.3/",
+        "http://192.168.0.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://172.16.0.1/",
+    ],
+)
+def test_local_private_and_metadata_addresses_are_refused(url):
+    with pytest.raises(LoadError, match="KAYNAK_ALLOW_PRIVATE_URLS"):
+        load(url, Settings())
+
+
+def test_unreachable_and_malformed_urls(fresh):
+    report = fresh.ingest(["http://no-such-host.invalid/a", "file:///etc/passwd", "https://"])
+    reasons = dict(report.skipped)
+    assert "cannot be resolved" in reasons["http://no-such-host.invalid/a"]
+    assert "only http:// and https://" in reasons["file:///etc/passwd"]
+    assert "host name" in reasons["https://"]

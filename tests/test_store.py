@@ -129,3 +129,13 @@ def test_a_second_client_notices_documents_written_by_another(tmp_path, chroma_s
     reader.retriever.refresh_if_stale(every=0)
     assert reader.retriever.lexical().mentions("Thorsen")
     assert not reader.ask("Who opened the new library in Vardø?").abstained
+
+
+def test_an_index_from_another_schema_version_is_explained(tmp_path):
+    import chromadb
+
+    client = chromadb.PersistentClient(path=str(tmp_path / "chroma"))
+    client.create_collection("kaynak", metadata={"schema_version": 0, "embedding_model": "x"})
+    del client
+    with pytest.raises(StoreError, match=r"another version of Kaynak.*--rebuild"):
+        Assistant(home=tmp_path)

@@ -1,54 +1,30 @@
-"""Real-browser checks of the Gradio page (`kaynak ui`), driven with Playwright and Chromium.
+"""The Gradio page (`kaynak ui`): its pure rendering functions, the page driven through
+gradio_client, and the page in a real browser (Playwright with Debian's Chromium).
 
 The page is started as a real subprocess on a free loopback port with a fresh KAYNAK_HOME, so
-the bundled corpus is ingested on start exactly as a user would see it. The browser is the
-system Chromium (/usr/bin/chromium); `playwright install` is never needed.
+the bundled corpus is ingested on start exactly as a user would see it.
 
-Run: .venv/bin/python -m pytest tests/test_ui.py -q -s -m slow
+Run the browser checks: .venv/bin/python -m pytest tests/test_ui.py -q -s -m slow
+Regenerate the README screenshot: make screenshot
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import shutil
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
-from .conftest import free_port, stop
+from bench.harness import CHROMIUM, kaynak_env, launch_chromium, start_page, stop
+from rag.types import Answer, Citation
+from ui.app import render_answer, render_documents, render_sources, safe_upload_name
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOT = ROOT / "docs" / "screenshot.png"
 VIEWPORT = {"width": 1300, "height": 900}
-START_TIMEOUT = 120.0  # seconds for `kaynak ui` to load its models and ingest the corpus
 ANSWER_TIMEOUT = 90_000  # ms for one streamed answer to finish
 UPLOAD_TIMEOUT = 60_000  # ms for an upload to reach the server / an ingest to finish
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason=f"{CHROMIUM} is missing (apt-get install chromium); the browser tests need it",
-    ),
-]
-
-sync_api = pytest.importorskip("playwright.sync_api")
 
 # Selectors for the Gradio 6 markup (checked against the live DOM).
 QUESTION = "#question textarea"
@@ -57,67 +33,158 @@ USER_MESSAGES = '#chat [data-testid="user"]'
 CARDS = "#sources .card"
 FILE_INPUT = '#upload input[type="file"]'
 
+needs_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason=f"{CHROMIUM} is missing (apt-get install chromium); the browser tests need it",
+)
 
-# --- fixtures -----------------------------------------------------------------------------------
+
+# --- rendering, without a browser -------------------------------------------------------------
 
 
-def _answers_200(url: str) -> bool:
+def _citation(n: int = 1, **changes: object) -> Citation:
+    fields: dict = dict(
+        n=n, doc_id="d1", title="Harbour <news>", url="https://example.org/a?x=1&y=2",
+        path="/data/harbour.txt", start=20, end=47, quote="The pier opens in June [2].",
+        publisher="Gazette", published="2024-05-01",
+    )  # fmt: skip
+    fields.update(changes)
+    return Citation(**fields)
+
+
+SOURCE = "Harbour news today. The pier opens in June [2]. The ferry runs at noon <b>daily</b>."
+
+
+def test_answer_markers_link_to_their_cards_and_nothing_else_becomes_markup():
+    html = render_answer(
+        "Joly said *this* <script>x()</script> [1] and [12], see [a](http://e.vil)."
+    )
+    assert '<a class="cite" href="#src-1">[1]</a>' in html
+    assert '<a class="cite" href="#src-12">[12]</a>' in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "\\*this\\*" in html  # markdown emphasis is escaped, shown as typed
+    assert "](http" not in html  # a source cannot smuggle in a link
+
+
+def test_cards_mark_the_cited_span_inside_its_escaped_context():
+    answer = Answer(question="q", text="It opens in June [1].", citations=[_citation()])
+    html = render_sources(answer, {"d1": SOURCE}.__getitem__)
+    assert html.count('class="card"') == 1 and 'id="src-1"' in html
+    assert "<mark>The pier opens in June [2].</mark>" in html
+    assert "Harbour news today. <mark>" in html  # text before the span, from the source
+    assert "&lt;b&gt;daily&lt;/b&gt;" in html and "<b>" not in html
+    assert "[1] Harbour &lt;news&gt;" in html and "Gazette · 2024-05-01" in html
+    assert (
+        'href="https://example.org/a?x=1&amp;y=2"' in html and 'rel="noopener noreferrer"' in html
+    )
+
+
+def test_a_card_without_a_web_address_names_its_file_and_survives_a_missing_source():
+    answer = Answer(question="q", text="x [1]", citations=[_citation(url="javascript:alert(1)")])
+    html = render_sources(answer, {}.__getitem__)  # the document was removed meanwhile
+    assert "javascript:" not in html and " · harbour.txt" in html
+    assert "<mark>The pier opens in June [2].</mark></div>" in html
+
+
+def test_the_sources_panel_before_a_question_and_after_an_abstention():
+    assert "Ask a question" in render_sources(None)
+    abstained = Answer(question="q", text="None of the sources mentions <Trudeau>.", abstained=True)
+    html = render_sources(abstained)
+    assert "No sources cited." in html and "&lt;Trudeau&gt;" in html and 'class="card"' not in html
+
+
+def test_the_documents_table_lists_what_is_stored(bot):
+    ((title, chunks, where, doc_id),) = render_documents(bot)
+    assert title == bot.documents()[0].title and chunks == bot.store.count()
+    assert where.startswith("https://globalnews.ca/") and bot.source_text(doc_id)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("/etc/cron.d/evil.txt", "evil.txt"),
+        ("..\\..\\windows\\evil.txt", "evil.txt"),
+        ("a" * 400 + ".txt", "a" * 80 + ".txt"),
+        ("résumé final (2).pdf", "résumé_final_2.pdf"),
+        ("...", "upload"),
+    ],
+)
+def test_uploaded_file_names_stay_inside_the_uploads_folder(name, expected):
+    assert safe_upload_name(name) == expected
+
+
+# --- the page through gradio_client: bad input, and a restart ------------------------------
+
+
+@pytest.fixture(scope="module")
+def page_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("page") / "home"
+
+
+def _start_page(home):
+    """`kaynak ui` on `home`; the process and a gradio_client talking to it."""
+    from gradio_client import Client
+
+    proc, url, _ = start_page(kaynak_env(home))
+    return proc, Client(url, verbose=False)
+
+
+def _ask(client, question: str) -> tuple[str, str]:
+    chat, sources, _ = client.predict(
+        question, [], 5, "Extractive (quotes the sources)", api_name="/ask"
+    )
+    return chat[-1]["content"][0]["text"], sources
+
+
+@pytest.mark.slow
+def test_the_page_explains_bad_input_and_keeps_documents_across_a_restart(page_home, tmp_path):
+    from gradio_client import handle_file
+
+    proc, client = _start_page(page_home)
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
+        for question, message in [
+            ("", "empty"),
+            ("x " * 10_000, "keep it under"),
+            ("?!?", "no words"),
+        ]:
+            text, _ = _ask(client, question)
+            assert message in text, text
+        text, sources = _ask(client, "Who did\x00 Joly meet in Tokyo?")
+        assert "[1]" in text and "Hayashi" in sources
+        bad = tmp_path / "photo.txt"
+        bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
+        good = tmp_path / "ferry.txt"
+        good.write_text(
+            "The night ferry to Bodø was cancelled because of the storm.", encoding="utf-8"
+        )
+        report, *_ = client.predict(
+            [handle_file(str(bad)), handle_file(str(good))], "", api_name="/add_sources"
+        )
+        assert "1 added" in report and "binary" in report
+        report, *_ = client.predict([], "http://127.0.0.1:1/private", api_name="/add_sources")
+        assert "KAYNAK_ALLOW_PRIVATE_URLS" in report
+    finally:
+        stop(proc)
+    proc, client = _start_page(page_home)  # the documents and the index survive a restart
+    try:
+        text, sources = _ask(client, "Why was the night ferry to Bodø cancelled?")
+        assert "[1]" in text and "storm" in sources
+    finally:
+        stop(proc)
+
+
+# --- the page in Chromium ---------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`kaynak ui --port PORT` running for real; yields its URL, stops it afterwards."""
-    kaynak = Path(sys.executable).parent / "kaynak"
-    if not kaynak.exists():
-        pytest.fail(f"console script {kaynak} is missing; `pip install -e .` the project first")
+    """`kaynak ui` running for real on a fresh home; yields its URL, stops it afterwards."""
     tmp = tmp_path_factory.mktemp("ui")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    # Inherited KAYNAK_* settings (an LLM, another home...) would change what the page shows.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KAYNAK_")}
-    env.update(
-        KAYNAK_HOME=str(tmp / "home"),
-        GRADIO_ANALYTICS_ENABLED="False",
-        HF_HUB_OFFLINE="1",
-        GRADIO_TEMP_DIR=str(tmp / "gradio"),  # uploads land here, not in /tmp/gradio
-        PYTHONUNBUFFERED="1",
-    )
-    log_path = tmp / "kaynak-ui.log"
-    started = time.perf_counter()
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [str(kaynak), "ui", "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=str(ROOT),
-        )
+    env = kaynak_env(tmp / "home", GRADIO_TEMP_DIR=str(tmp / "gradio"), PYTHONUNBUFFERED="1")
+    proc, url, seconds = start_page(env, log=tmp / "kaynak-ui.log")
+    print(f"\n[ui] process start -> page ready: {seconds:.1f} s")
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            output = log_path.read_text(encoding="utf-8", errors="replace")
-            if "Kaynak is ready" in output or _answers_200(url):
-                break
-            if proc.poll() is not None:
-                pytest.fail(f"kaynak ui exited with {proc.returncode}:\n{output[-3000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"kaynak ui was not ready within {START_TIMEOUT:.0f} s:\n{output[-3000:]}"
-                )
-            time.sleep(0.25)
-        # "ready" is printed once the server listens; make sure the page itself answers.
-        while not _answers_200(url):
-            if time.monotonic() > deadline or proc.poll() is not None:
-                pytest.fail(
-                    f"{url} did not answer 200:\n{log_path.read_text(errors='replace')[-3000:]}"
-                )
-            time.sleep(0.25)
-        print(f"\n[ui] process start -> page ready: {time.perf_counter() - started:.1f} s")
         yield url
     finally:
         stop(proc)
@@ -125,8 +192,8 @@ def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with sync_playwright() as p:
+        chromium = launch_chromium(p)
         try:
             yield chromium
         finally:
@@ -179,44 +246,50 @@ def upload(page, path: Path) -> None:  # type: ignore[no-untyped-def]
     page.locator(f'#upload td.filename[aria-label="{path.name}"]').wait_for(timeout=UPLOAD_TIMEOUT)
     page.locator('#upload a[data-testid="download-link"]').first.wait_for(timeout=UPLOAD_TIMEOUT)
     page.locator("#add").click()
-    sync_api.expect(page.locator("#report")).to_contain_text("1 added", timeout=UPLOAD_TIMEOUT)
-    sync_api.expect(page.locator("#report")).to_contain_text(path.name)
+    expect(page.locator("#report")).to_contain_text("1 added", timeout=UPLOAD_TIMEOUT)
+    expect(page.locator("#report")).to_contain_text(path.name)
 
 
 # --- tests --------------------------------------------------------------------------------------
 
 
-def test_answer_cites_sources_and_highlights_span(page) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.slow
+@needs_chromium
+def test_answer_cites_sources_and_highlights_span(page, tmp_path, request) -> None:  # type: ignore[no-untyped-def]
     started = time.perf_counter()
     submit(page, "What did Joly say?")
     wait_for_cards(page)
     print(f"\n[ui] Enter -> first source card visible: {time.perf_counter() - started:.2f} s")
 
     answer = last_bot_message(page)
-    sync_api.expect(answer).to_contain_text("[1]")
+    expect(answer).to_contain_text("[1]")
     link = answer.locator('a.cite[href="#src-1"]')
-    sync_api.expect(link).to_have_count(1)
-    sync_api.expect(link).to_have_text("[1]")
+    expect(link).to_have_count(1)
+    expect(link).to_have_text("[1]")
     # Every marker in the answer points at a card that is on the page.
     hrefs = answer.locator("a.cite").evaluate_all("els => els.map(e => e.getAttribute('href'))")
     for href in hrefs:
-        sync_api.expect(page.locator(f"#sources {href}.card")).to_have_count(1)
+        expect(page.locator(f"#sources {href}.card")).to_have_count(1)
     marks = page.locator("#sources .card mark").all_inner_texts()
     assert any("Joly" in m for m in marks), marks
-    sync_api.expect(page.locator("#sources #src-1 mark")).to_be_visible()
+    expect(page.locator("#sources #src-1 mark")).to_be_visible()
 
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
-    assert SCREENSHOT.stat().st_size > 10_000
+    shot = tmp_path / "screenshot.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    if request.config.getoption("--screenshot"):  # `make screenshot`: the README's picture
+        shutil.copyfile(shot, request.config.getoption("--screenshot"))
 
     # Clicking a marker jumps to its card, in the same tab.
     page.evaluate("window.scrollTo(0, 0)")
     link.click()
     page.wait_for_function("location.hash === '#src-1'")
-    sync_api.expect(page.locator("#sources #src-1")).to_be_in_viewport()
+    expect(page.locator("#sources #src-1")).to_be_in_viewport()
     assert len(page.context.pages) == 1
 
 
+@pytest.mark.slow
+@needs_chromium
 def test_uploaded_file_is_searchable(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     doc = tmp_path / "lake_vostok_rowing.txt"
     doc.write_text(
@@ -230,40 +303,46 @@ def test_uploaded_file_is_searchable(page, tmp_path: Path) -> None:  # type: ign
 
     submit(page, "Who did the Lake Vostok Rowing Club elect as president?")
     wait_for_cards(page)
-    sync_api.expect(last_bot_message(page)).to_contain_text("Castellanos")
+    expect(last_bot_message(page)).to_contain_text("Castellanos")
     cards = page.locator(CARDS)
     card = cards.filter(has_text="Castellanos").first
-    sync_api.expect(card).to_be_visible()
-    sync_api.expect(card).to_contain_text("lake_vostok_rowing.txt")  # the uploaded document
-    sync_api.expect(card.locator("mark")).to_contain_text("Castellanos")
+    expect(card).to_be_visible()
+    expect(card).to_contain_text("lake_vostok_rowing.txt")  # the uploaded document
+    expect(card.locator("mark")).to_contain_text("Castellanos")
 
 
+@pytest.mark.slow
+@needs_chromium
 def test_unanswerable_question_says_so(page) -> None:  # type: ignore[no-untyped-def]
     submit(page, "What did Justin Trudeau say about the talks?")
     sources = page.locator("#sources")
-    sync_api.expect(sources).to_contain_text("No sources cited", timeout=ANSWER_TIMEOUT)
+    expect(sources).to_contain_text("No sources cited", timeout=ANSWER_TIMEOUT)
     answer = last_bot_message(page)
-    sync_api.expect(answer).to_contain_text("do not")
-    sync_api.expect(answer.locator("a.cite")).to_have_count(0)
-    sync_api.expect(page.locator(CARDS)).to_have_count(0)
+    expect(answer).to_contain_text("do not")
+    expect(answer.locator("a.cite")).to_have_count(0)
+    expect(page.locator(CARDS)).to_have_count(0)
 
 
+@pytest.mark.slow
+@needs_chromium
 def test_clear_empties_conversation(page) -> None:  # type: ignore[no-untyped-def]
     submit(page, "Who did Joly meet in Tokyo?")
     wait_for_cards(page)
-    sync_api.expect(page.locator(USER_MESSAGES)).to_have_count(1)
+    expect(page.locator(USER_MESSAGES)).to_have_count(1)
     page.locator("#clear").click()
-    sync_api.expect(page.locator(USER_MESSAGES)).to_have_count(0)
-    sync_api.expect(page.locator(BOT_MESSAGES)).to_have_count(0)
-    sync_api.expect(page.locator(CARDS)).to_have_count(0)
-    sync_api.expect(page.locator("#sources")).to_contain_text("Ask a question")
+    expect(page.locator(USER_MESSAGES)).to_have_count(0)
+    expect(page.locator(BOT_MESSAGES)).to_have_count(0)
+    expect(page.locator(CARDS)).to_have_count(0)
+    expect(page.locator("#sources")).to_contain_text("Ask a question")
     # The next question starts a new conversation: no earlier turn is shown or used.
     submit(page, "What did Joly say?")
     wait_for_cards(page)
-    sync_api.expect(page.locator(USER_MESSAGES)).to_have_count(1)
-    sync_api.expect(page.locator(USER_MESSAGES)).to_have_text("What did Joly say?")
+    expect(page.locator(USER_MESSAGES)).to_have_count(1)
+    expect(page.locator(USER_MESSAGES)).to_have_text("What did Joly say?")
 
 
+@pytest.mark.slow
+@needs_chromium
 def test_conversations_are_per_session(browser, ui_url) -> None:  # type: ignore[no-untyped-def]
     questions = ["What did Joly say?", "Who did Joly meet in Tokyo?"]
     contexts = [browser.new_context(viewport=VIEWPORT) for _ in questions]
@@ -277,23 +356,23 @@ def test_conversations_are_per_session(browser, ui_url) -> None:  # type: ignore
         for pg in pages:
             wait_for_cards(pg)
         for pg, question, other in zip(pages, questions, reversed(questions), strict=True):
-            sync_api.expect(pg.locator(USER_MESSAGES)).to_have_count(1)
-            sync_api.expect(pg.locator(USER_MESSAGES)).to_have_text(question)
-            sync_api.expect(pg.locator(BOT_MESSAGES)).to_have_count(1)
+            expect(pg.locator(USER_MESSAGES)).to_have_count(1)
+            expect(pg.locator(USER_MESSAGES)).to_have_text(question)
+            expect(pg.locator(BOT_MESSAGES)).to_have_count(1)
             assert other not in pg.locator("#chat").inner_text()
         # A second turn in one tab leaves the other tab's conversation alone.
         submit(pages[0], "Joly ne dedi?")
-        sync_api.expect(pages[0].locator(USER_MESSAGES)).to_have_count(2)
-        sync_api.expect(pages[0].locator(BOT_MESSAGES).nth(1)).to_contain_text(
-            "[1]", timeout=ANSWER_TIMEOUT
-        )
-        sync_api.expect(pages[1].locator(USER_MESSAGES)).to_have_count(1)
-        sync_api.expect(pages[1].locator(USER_MESSAGES)).to_have_text(questions[1])
+        expect(pages[0].locator(USER_MESSAGES)).to_have_count(2)
+        expect(pages[0].locator(BOT_MESSAGES).nth(1)).to_contain_text("[1]", timeout=ANSWER_TIMEOUT)
+        expect(pages[1].locator(USER_MESSAGES)).to_have_count(1)
+        expect(pages[1].locator(USER_MESSAGES)).to_have_text(questions[1])
     finally:
         for c in contexts:
             c.close()
 
 
+@pytest.mark.slow
+@needs_chromium
 def test_source_text_is_escaped_not_executed(page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     doc = tmp_path / "ottawa_visit.txt"
     doc.write_text(
@@ -304,11 +383,11 @@ def test_source_text_is_escaped_not_executed(page, tmp_path: Path) -> None:  # t
     submit(page, "Where did Joly visit?")
     wait_for_cards(page)
     card = page.locator(CARDS).filter(has_text="ottawa_visit.txt").first
-    sync_api.expect(card).to_be_visible()
+    expect(card).to_be_visible()
     # The markup shows as text, in the card and in the answer, and never becomes elements.
-    sync_api.expect(card.locator("mark")).to_contain_text("<script>window.__pwned = 1</script>")
-    sync_api.expect(card.locator("mark")).to_contain_text("<b>bold</b> Joly visited Ottawa.")
-    sync_api.expect(last_bot_message(page)).to_contain_text("<b>bold</b>")
+    expect(card.locator("mark")).to_contain_text("<script>window.__pwned = 1</script>")
+    expect(card.locator("mark")).to_contain_text("<b>bold</b> Joly visited Ottawa.")
+    expect(last_bot_message(page)).to_contain_text("<b>bold</b>")
     assert page.locator("#sources script, #chat script").count() == 0
     assert page.locator("#sources b, #chat b").filter(has_text="bold").count() == 0
     assert page.evaluate("window.__pwned === undefined") is True

@@ -1,0 +1,126 @@
+"""Running Kaynak as a user does: the `kaynak` command, the page, Chromium. Shared by tests/
+(as `bench.harness`: pytest puts the repository root on sys.path) and the benchmark scripts
+(as `harness`: they run with bench/ on sys.path and cannot import the tests package)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from rag.config import OFFLINE_ENV  # noqa: E402
+
+BIN = Path(sys.executable).parent  # the venv's bin/: `kaynak`, `chroma`
+CHROMIUM = "/usr/bin/chromium"  # Debian's; `playwright install` is never needed
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def kaynak_env(home: str | Path | None = None, **extra: str) -> dict[str, str]:
+    """This process's environment without its KAYNAK_* settings (an LLM or another home
+    would change what Kaynak does), offline, with KAYNAK_HOME=`home` and `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAYNAK_")}
+    env.update(OFFLINE_ENV)
+    if home is not None:
+        env["KAYNAK_HOME"] = str(home)
+    env.update(extra)
+    return env
+
+
+def run_kaynak(
+    *args: str, env: dict[str, str], stdin: str | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """The `kaynak` command of this venv, run for real in the repository folder."""
+    return subprocess.run(
+        [str(BIN / "kaynak"), *args],
+        env=env,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def wait_for_http(
+    url: str, timeout: float = 60.0, proc: subprocess.Popen[Any] | None = None
+) -> None:
+    """Return once `url` answers below 500; fail early if `proc` exits first."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=15)
+
+
+def start_page(
+    env: dict[str, str], log: str | Path | None = None
+) -> tuple[subprocess.Popen[Any], str, float]:
+    """`kaynak ui` on a free port with `env`, waited for until the page answers: the
+    process, its URL and the seconds that took. Output goes to `log` (or nowhere)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 (the child keeps it)
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(BIN / "kaynak"), "ui", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_http(url, timeout=120, proc=proc)  # models load, corpus ingested
+    except (RuntimeError, TimeoutError) as exc:
+        stop(proc)
+        tail = Path(log).read_text(errors="replace")[-3000:] if log else ""
+        raise RuntimeError(f"kaynak ui did not start: {exc}\n{tail}") from None
+    finally:
+        if log:
+            out.close()  # type: ignore[union-attr]
+    return proc, url, time.perf_counter() - started
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Debian's Chromium, headless, with nothing that talks to Google."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
