@@ -196,7 +196,7 @@ class Assistant:
             return
         raw = "".join(parts).strip()
         if not raw:
-            note = "The language model returned an empty answer, so the sources are quoted."
+            note = "The language model returned an empty answer, so the sources are quoted instead."
             yield from self._quoted_instead(results, base, note=note)
             return
         dropped = []

@@ -22,6 +22,8 @@ from rag.store import Store
 from rag.text import fold, mentions, name_words, stems_of, tokens
 
 log = logging.getLogger(__name__)
+# bm25s warns "Building index from tokens" on every build, which is what we mean to do
+logging.getLogger("bm25s").setLevel(logging.ERROR)
 
 # Bump when tokens(), stems_of(), name_words() or the saved layout change: an index saved by
 # another version is then rebuilt, never read with the wrong words.
@@ -43,6 +45,7 @@ class LexicalIndex:
         idf: dict[str, float],
         bm25: Any,
         folder: Path | None,
+        sequence: int,
     ) -> None:
         self.state = state
         self.ids = ids
@@ -50,7 +53,7 @@ class LexicalIndex:
         self.names = names  # folded words of capitalised names
         self.idf = idf
         self.vocabulary = set(idf)
-        self.sequence = next(_sequence)
+        self.sequence = sequence  # newer store states have higher numbers
         self._bm25 = bm25
         self._folder = folder  # where it is saved, with each chunk's words for the next update
         self._mentions: dict[str, bool] = {}
@@ -64,32 +67,33 @@ class LexicalIndex:
     def open(cls, store: Store) -> LexicalIndex:
         """The saved index if it matches the store; else one updated from the latest saved
         index (or built from scratch), and saved."""
-        state = store.state()
+        sequence, state = next(_sequence), store.state()
         folder = _folder(store, state)
         if (folder / "meta.json").is_file():
             try:
-                return cls._load(folder)
+                return cls._load(folder, sequence)
             except (OSError, ValueError, KeyError) as exc:  # half-deleted or damaged: rebuild
                 log.warning("cannot load the saved lexical index at %s (%s); rebuilding", folder, exc)
-        return cls._build(store, state, _latest_saved(store))
+        return cls._build(store, state, _latest_saved(store), sequence)
 
     def updated(self, store: Store) -> LexicalIndex:
         """A new index for the store as it is now, built from this one."""
-        return self._build(store, store.state(), self._folder)
+        sequence = next(_sequence)
+        return self._build(store, store.state(), self._folder, sequence)
 
     def update_in_background(
         self, store: Store, install: Callable[[LexicalIndex], None]
     ) -> threading.Thread:
         """Start building the index for the store's current state (once per state) and hand
         it to `install`; this one keeps serving meanwhile."""
-        state = store.state()
+        sequence, state = next(_sequence), store.state()
         with self._update_lock:
             if self._updating and self._updating[0] == state and self._updating[1].is_alive():
                 return self._updating[1]
 
             def work() -> None:
                 try:
-                    install(self._build(store, state, self._folder))
+                    install(self._build(store, state, self._folder, sequence))
                 except Exception:  # the current index keeps serving; the next change retries
                     log.exception("updating the lexical index failed")
 
@@ -99,7 +103,9 @@ class LexicalIndex:
             return thread
 
     @classmethod
-    def _build(cls, store: Store, state: str, previous: Path | None) -> LexicalIndex:
+    def _build(
+        cls, store: Store, state: str, previous: Path | None, sequence: int
+    ) -> LexicalIndex:
         import bm25s
 
         ids = store.chunk_ids()
@@ -127,7 +133,7 @@ class LexicalIndex:
         bm25 = bm25s.BM25()
         if corpus:
             bm25.index(corpus, show_progress=False)
-        index = cls(state, ids, words, names, idf, bm25 if corpus else None, None)
+        index = cls(state, ids, words, names, idf, bm25 if corpus else None, None, sequence)
         try:
             index._folder = index._save(store, {i: known[i] for i in ids})
         except OSError as exc:  # a read-only home still gets a working index
@@ -169,7 +175,7 @@ class LexicalIndex:
         return final
 
     @classmethod
-    def _load(cls, folder: Path) -> LexicalIndex:
+    def _load(cls, folder: Path, sequence: int) -> LexicalIndex:
         import bm25s
 
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
@@ -187,6 +193,7 @@ class LexicalIndex:
             {str(k): float(v) for k, v in meta["idf"].items()},
             bm25,
             folder,
+            sequence,
         )
 
     # --- using it --------------------------------------------------------------------------

@@ -70,6 +70,36 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=15)
 
 
+def kaynak_env(home: Path, **settings: str) -> dict[str, str]:
+    """This process's environment without its KAYNAK_* settings, for a `kaynak` on `home`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAYNAK_")}
+    env["KAYNAK_HOME"] = str(home)
+    env.update({f"KAYNAK_{k.upper()}": v for k, v in settings.items()})
+    return env
+
+
+def start_page(env: dict[str, str]):  # type: ignore[no-untyped-def]
+    """`kaynak ui` on a free port with `env`; returns the process and a gradio_client."""
+    from gradio_client import Client
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(BIN / "kaynak"), "ui", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_http(f"http://127.0.0.1:{port}/", timeout=180, proc=proc)
+    return proc, Client(f"http://127.0.0.1:{port}/", verbose=False)
+
+
+def ask_page(client, question: str, answerer: str = "Extractive (quotes the sources)"):  # type: ignore[no-untyped-def]
+    """Ask through the page's own handler; the chat's last answer and the sources panel."""
+    chat, sources, _ = client.predict(question, [], 5, answerer, api_name="/ask")
+    return chat[-1]["content"][0]["text"], sources
+
+
 @pytest.fixture(scope="session")
 def bot(tmp_path_factory):
     """An Assistant whose store holds the bundled corpus (shared; do not write to it)."""
