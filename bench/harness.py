@@ -121,6 +121,22 @@ def start_page(
     return proc, url, time.perf_counter() - started
 
 
+def page_client(env: dict[str, str]) -> tuple[subprocess.Popen[Any], Any]:
+    """`kaynak ui` with `env` (see start_page), and a gradio_client talking to it."""
+    from gradio_client import Client
+
+    proc, url, _ = start_page(env)
+    return proc, Client(url, verbose=False)
+
+
+def ask_page(
+    client: Any, question: str, answerer: str = "Extractive (quotes the sources)"
+) -> tuple[str, str]:
+    """Ask through the page's own handler: the chat's last answer and the sources panel."""
+    chat, sources, _ = client.predict(question, [], 5, answerer, api_name="/ask")
+    return chat[-1]["content"][0]["text"], sources
+
+
 def launch_chromium(playwright: Any) -> Any:
     """Debian's Chromium, headless, with nothing that talks to Google."""
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

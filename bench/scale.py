@@ -13,6 +13,9 @@ similarity_search k=4), each on a fresh temporary index. Questions: every questi
 bench/questions.jsonl and bench/heldout.jsonl (follow-ups made standalone by Kaynak's rule,
 the same text for both), once cold and --repeats rounds warm; the cold round also gives the
 rank of the first chunk with an expected fragment (MRR, recall@k) for the answerable ones.
+The "restart" step measures what a user meets after a restart: `kaynak ingest` of the folder
+into a new index (its wall time, i.e. ingest speed), then a new process that opens that index:
+loading the saved lexical index, and the first retrieve and ask.
 Writes --json-out (after every size, so a long run keeps what it measured) and a plot of
 latency p50/p95 against corpus size (log x) to --plot.
 """
@@ -162,6 +165,68 @@ def print_size(r: dict[str, Any]) -> None:
         )
 
 
+# --- after a restart -------------------------------------------------------------------------
+
+_RESTART = """
+import json, sys, time
+t0 = time.perf_counter()
+from rag import Assistant
+bot = Assistant(home=sys.argv[1], progress=False)
+t1 = time.perf_counter()
+bot.retriever.lexical()
+t2 = time.perf_counter()
+bot.retrieve("Who did Joly meet in Tokyo?")
+t3 = time.perf_counter()
+bot.ask("What did Joly say?")
+t4 = time.perf_counter()
+print(json.dumps({
+    "assistant_init_ms": round((t1 - t0) * 1000, 1),
+    "lexical_index_load_ms": round((t2 - t1) * 1000, 1),
+    "first_retrieve_ms": round((t3 - t2) * 1000, 1),
+    "first_ask_ms": round((t4 - t3) * 1000, 1),
+    "first_question_after_restart_ms": round((t4 - t1) * 1000, 1),
+    "chunks": bot.store.count(),
+}))
+"""
+
+
+def measure_restart(corpus: Path, tmp: str | None) -> dict[str, Any]:
+    """`kaynak ingest` into a new index, then a new process's first question on it."""
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+
+    home = Path(tempfile.mkdtemp(prefix="kaynak-restart-", dir=tmp))
+    env = {**os.environ, "KAYNAK_HOME": str(home), "KAYNAK_PROGRESS": "0"}
+    kaynak = Path(sys.executable).parent / "kaynak"
+    try:
+        started = time.perf_counter()
+        done = subprocess.run(
+            [str(kaynak), "ingest", "--json", str(corpus)], env=env, capture_output=True, text=True
+        )
+        ingest_s = time.perf_counter() - started
+        if done.returncode != 0:
+            return {"error": done.stderr[-2000:]}
+        chunks = json.loads(done.stdout)["chunks"]
+        first = subprocess.run(
+            [sys.executable, "-c", _RESTART, str(home)], env=env, capture_output=True, text=True
+        )
+        if first.returncode != 0:
+            return {"error": first.stderr[-2000:]}
+        return {
+            "ingest_cli": {
+                "seconds": round(ingest_s, 1),
+                "chunks": chunks,
+                "chunks_per_s": round(chunks / ingest_s, 1),
+            },
+            **json.loads(first.stdout.strip().splitlines()[-1]),
+        }
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -178,6 +243,11 @@ def main() -> int:
     )
     p.add_argument("--tmp", help="where the temporary indexes go (default: the system temp dir)")
     p.add_argument("--plot-only", action="store_true", help="redraw --plot from --json-out")
+    p.add_argument(
+        "--steps",
+        default="kaynak,tutorial,restart",
+        help="which of kaynak, tutorial and restart to run (comma-separated)",
+    )
     args = p.parse_args()
 
     if args.plot_only:
@@ -209,11 +279,16 @@ def main() -> int:
             flush=True,
         )
         row: dict[str, Any] = {"size": size, "corpus": {**manifest, "path": rel(corpus)}}
-        for pipeline in ("kaynak", "tutorial"):
+        steps = [s.strip() for s in args.steps.split(",")]
+        for pipeline in [p for p in ("kaynak", "tutorial") if p in steps]:
             print(f"  {pipeline} ...", flush=True)
             row[pipeline] = run_worker(
                 pipeline, corpus, args.repeats, answerable_only=False, ask=True, tmp=args.tmp
             )
+        if "restart" in steps:
+            print("  restart ...", flush=True)
+            row["restart"] = measure_restart(corpus, args.tmp)
+            print(f"  restart: {json.dumps(row['restart'])}", flush=True)
         row["loadavg_after"] = loadavg()
         result["results"].append(row)
         print_size(row)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,13 @@ from rag.retrieval import (
     check_question,
     to_passage,
 )
-from rag.store import DocumentRecord, Store
+from rag.store import DocumentRecord, Store, write_lock
 from rag.text import detect_language
-from rag.types import Answer, IngestReport, Passage
+from rag.types import Answer, DroppedSentence, IngestReport, Passage
 
-log = logging.getLogger(__name__)
 BUNDLED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+WAIT_FOR_WRITER = 600.0  # seconds a write waits for another process's write to finish
+log = logging.getLogger(__name__)
 
 
 class Assistant:
@@ -69,16 +70,21 @@ class Assistant:
         prune: bool = False,
         rebuild: bool = False,
         on_progress: ProgressFn | None = None,
+        wait: float = WAIT_FOR_WRITER,
+        on_wait: Callable[[str], None] | None = None,
     ) -> IngestReport:
-        """Add files, folders and http(s) URLs; unchanged sources are left as they are."""
+        """Add files, folders and http(s) URLs; unchanged sources are left as they are.
+
+        Writers in other processes on the same index take turns: this waits up to `wait`
+        seconds for one that is writing (telling `on_wait`, or the log, who it is)."""
         if isinstance(inputs, str | Path):
             inputs = [inputs]
-        with self._write_lock:
+        with self._write_lock, write_lock(self.settings, wait, on_wait or log.warning):
             if rebuild:
                 self.store.drop_all()
             report = ingest(inputs, self.store, self.settings, prune=prune, on_progress=on_progress)
-            if report.added or report.updated or report.removed or rebuild:
-                self.retriever.invalidate()
+        if report.added or report.updated or report.removed or rebuild:
+            self.retriever.invalidate()  # and save it, so the next process loads it
         if report.added or report.updated or rebuild:
             self.start_background()
         return report
@@ -116,7 +122,11 @@ class Assistant:
         """Compute every missing e5 vector now (resumable: what is stored stays stored)."""
         if self.retriever.relevance is None:
             return 0
-        if wait and self._background is not None and self._background is not threading.current_thread():
+        if (
+            wait
+            and self._background is not None
+            and self._background is not threading.current_thread()
+        ):
             self._background.join()
         return self.retriever.relevance.backfill(on_progress)
 
@@ -133,12 +143,17 @@ class Assistant:
     def documents(self) -> list[DocumentRecord]:
         return sorted(self.store.documents().values(), key=lambda r: (r.title, r.source))
 
-    def remove(self, doc_id: str) -> bool:
-        with self._write_lock:
+    def remove(
+        self,
+        doc_id: str,
+        wait: float = WAIT_FOR_WRITER,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> bool:
+        with self._write_lock, write_lock(self.settings, wait, on_wait or log.warning):
             if doc_id not in self.store.documents():
                 return False
             self.store.delete_document(doc_id)
-            self.retriever.invalidate()
+        self.retriever.invalidate()
         return True
 
     def source_text(self, doc_id: str) -> str:
@@ -214,19 +229,27 @@ class Assistant:
             answerer="extractive",
         )
 
-    def _generative(
-        self, llm: BaseChatModel, base: Answer
-    ) -> Iterator[str | Answer]:
+    def _generative(self, llm: BaseChatModel, base: Answer) -> Iterator[str | Answer]:
         messages = answering.llm_messages(base.standalone_question, base.passages, base.language)
         parts: list[str] = []
-        for chunk in llm.stream(messages):
-            delta = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
-            if delta:
-                parts.append(delta)
-                yield delta
+        try:
+            for chunk in llm.stream(messages):
+                delta = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
+                if delta:
+                    parts.append(delta)
+                    yield delta
+        except Exception as exc:  # any model failure: the sources can still be quoted
+            note = llm_failure_note(exc, started=bool(parts))
+            log.warning("%s (%s: %s)", note, type(exc).__name__, exc)
+            yield from self._quoted_instead(base, note=note)
+            return
         raw = "".join(parts).strip()
+        if not raw:
+            note = "The language model returned an empty answer, so the sources are quoted instead."
+            yield from self._quoted_instead(base, note=note)
+            return
         dropped = []
-        if raw and not answering.is_cannot_answer(raw):
+        if not answering.is_cannot_answer(raw):
             checked = verify(
                 raw,
                 base.passages,
@@ -246,9 +269,16 @@ class Assistant:
                 return
             dropped = checked.dropped
         # Nothing the model said survived verification: quote the sources instead.
+        yield from self._quoted_instead(base, dropped=dropped)
+
+    def _quoted_instead(
+        self, base: Answer, note: str = "", dropped: list[DroppedSentence] | None = None
+    ) -> Iterator[Answer]:
+        """The extractive answer in place of the model's (only the final Answer: it replaces
+        whatever the model had streamed)."""
         for event in self._extractive(base):
             if isinstance(event, Answer):
-                yield replace(event, dropped=dropped)
+                yield replace(event, dropped=dropped or [], note=note)
 
     def _context(self, passage: Passage, before: int = 400, after: int = 150) -> str:
         """The passage with the text around it in its source (for checking names)."""
@@ -261,3 +291,20 @@ class Assistant:
         if not isinstance(k, int) or not 1 <= k <= 100:
             raise QuestionError(f"k must be a whole number from 1 to 100, not {k!r}")
         return k
+
+
+def llm_failure_note(exc: BaseException, started: bool = False) -> str:
+    """Why the language model gave no answer, in a line a user can act on."""
+    kinds = {cls.__name__ for cls in type(exc).__mro__}
+    if started:
+        why = "The connection to the language model broke off mid-answer"
+    elif kinds & {"APITimeoutError", "TimeoutException", "TimeoutError", "ReadTimeout"}:
+        why = "The language model did not answer in time"
+    elif kinds & {"APIConnectionError", "ConnectError", "ConnectionError", "OSError"}:
+        why = "The language model could not be reached (is its server running?)"
+    elif "APIStatusError" in kinds:
+        code = getattr(exc, "status_code", "")
+        why = f"The language model answered with an error (HTTP {code})"
+    else:
+        why = f"The language model failed ({type(exc).__name__})"
+    return f"{why}, so the sources are quoted instead."

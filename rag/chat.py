@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 
@@ -12,6 +13,7 @@ from rag import prompts
 from rag.text import fold, names_and_numbers
 
 History = Sequence[tuple[str, str]]
+log = logging.getLogger(__name__)
 
 # Third-person pronouns that point back at the previous subject (English and Turkish).
 _PRONOUNS = {
@@ -46,7 +48,13 @@ def _condense_with_llm(question: str, history: History, llm: BaseChatModel) -> s
         reply = llm.invoke(
             [HumanMessage(prompts.CONDENSE.format(history=turns, question=question))]
         )
-    except Exception:  # a failing model must not stop the conversation; the rule still works
+    except Exception as exc:  # a failing model must not stop the conversation; the rule still works
+        log.warning(
+            "the language model could not rewrite the follow-up %r (%s: %s); using the rule",
+            question,
+            type(exc).__name__,
+            exc,
+        )
         return ""
     text = str(getattr(reply, "content", "") or "").strip().strip('"').strip()
     text = text.splitlines()[0].strip() if text else ""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from rag.types import Answer
@@ -26,6 +28,12 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
     ing.add_argument("--rebuild", action="store_true", help="drop the index and build it again")
     ing.add_argument("--json", action="store_true")
+    ing.add_argument(
+        "--wait",
+        type=float,
+        default=600.0,
+        help="seconds to wait while another process writes to the index (default 600)",
+    )
 
     for name, text in (("ask", "ask one question"), ("chat", "chat in the terminal")):
         q = sub.add_parser(name, help=text)
@@ -40,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     docs.add_argument("--json", action="store_true")
     rm = sub.add_parser("remove", help="remove a document by its id")
     rm.add_argument("doc_id")
+    rm.add_argument("--wait", type=float, default=600.0, help="as for ingest")
 
     ui = sub.add_parser("ui", help="start the Gradio page")
     ui.add_argument("--host", default="127.0.0.1")
@@ -86,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # warnings (a model that failed, a writer being waited for) as one line each, no traceback
+    logging.basicConfig(level=logging.WARNING, format="kaynak: %(message)s")
     from rag import ConfigError, LoadError, QuestionError, StoreError
 
     try:
@@ -114,12 +125,19 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in overrides.items() if v is not None}
 
 
+def _waiting(message: str) -> None:
+    print(f"kaynak: {message} …", file=sys.stderr, flush=True)
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "ingest" and args.rebuild:
         from rag.config import Settings
-        from rag.store import drop_index
+        from rag.store import drop_index, write_lock
 
-        drop_index(Settings.from_env(**_overrides(args)))
+        # dropped before the Assistant opens it: a rebuild may change the embedding model
+        settings = Settings.from_env(**_overrides(args))
+        with write_lock(settings, args.wait, _waiting):
+            drop_index(settings)
     if args.command == "eval" and args.squad:
         return _eval_squad(args)
     if args.command == "eval" and not args.questions:
@@ -131,7 +149,7 @@ def _run(args: argparse.Namespace) -> int:
         return launch(_assistant(args), host=args.host, port=args.port, auth=args.auth)
     bot = _assistant(args)
     if args.command == "ingest":
-        report = bot.ingest(args.sources, prune=args.prune)
+        report = bot.ingest(args.sources, prune=args.prune, wait=args.wait, on_wait=_waiting)
         print(
             json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
             if args.json
@@ -152,7 +170,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{d.doc_id}  {d.chunks:5d} chunks  {d.title}  ({d.url or d.path})")
         return 0
     if args.command == "remove":
-        if bot.remove(args.doc_id):
+        if bot.remove(args.doc_id, wait=args.wait, on_wait=_waiting):
             print(f"removed {args.doc_id}")
             return 0
         print(
@@ -241,6 +259,8 @@ def _eval_squad(args: argparse.Namespace) -> int:
 
 def format_answer(answer: Answer) -> str:
     lines = [answer.text]
+    if answer.note:
+        lines += ["", f"(note: {answer.note})"]
     if answer.citations:
         lines.append("")
         lines.append("Sources:")
@@ -278,9 +298,12 @@ def _chat(bot, k: int | None) -> int:  # type: ignore[no-untyped-def]
             assert answer is not None
             if "".join(streamed).strip() != answer.text.strip():
                 print("\n\n(verified answer)\n" + answer.text)
+            if answer.note:
+                print(f"\n(note: {answer.note})")
             print()
             if answer.citations:
-                print(format_answer(answer).split(answer.text, 1)[1].lstrip("\n"))
+                sources = format_answer(replace(answer, note=""))  # the note is printed above
+                print(sources.split(answer.text, 1)[1].lstrip("\n"))
             history.append((question, answer.text))
         except QuestionError as exc:
             print(f"kaynak: {exc}")

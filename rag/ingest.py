@@ -77,6 +77,8 @@ def _prepare(
     except LoadError as exc:
         report.skipped.append((source, str(exc)))
         return None
+    if doc.encoding:
+        report.encodings[doc.source] = doc.encoding
     previous = by_source.get(doc.source)
     if previous is not None and previous.content_hash == doc.content_hash:
         report.unchanged.append(doc.source)

@@ -132,10 +132,12 @@ def load_file(path: Path, settings: Settings) -> SourceDocument:
     suffix = path.suffix.lower()
     meta = _sidecar_metadata(path)
     title = ""
+    encoding = ""
     if suffix in {".txt", ".md", ".markdown"}:
-        text = _decode_text(data)
+        text, encoding = _decode_text(data)
     elif suffix in {".html", ".htm"}:
-        text, title = _html_to_text(_decode_text(data, html=True))
+        html, encoding = _decode_text(data)
+        text, title = _html_to_text(html)
     elif suffix == ".pdf":
         text, title = _pdf_to_text(data)
     elif suffix == ".docx":
@@ -144,12 +146,22 @@ def load_file(path: Path, settings: Settings) -> SourceDocument:
         raise LoadError(_unsupported(path))
     source = str(path)
     return _make_document(
-        text, source=source, path=source, default_title=title or _title_from_name(path), meta=meta
+        text,
+        source=source,
+        path=source,
+        default_title=title or _title_from_name(path),
+        meta=meta,
+        encoding=encoding,
     )
 
 
 def _make_document(
-    raw_text: str, source: str, path: str, default_title: str, meta: dict[str, str]
+    raw_text: str,
+    source: str,
+    path: str,
+    default_title: str,
+    meta: dict[str, str],
+    encoding: str = "",
 ) -> SourceDocument:
     text, found_url = clean_text(raw_text)
     if len(text.strip()) < 2 or not re.search(r"\w", text):
@@ -165,6 +177,7 @@ def _make_document(
         publisher=meta.get("publisher", ""),
         published=str(meta.get("published", "")),
         language=language,
+        encoding=encoding,
     )
 
 
@@ -207,7 +220,9 @@ def _ends_like_sentence(line: str) -> bool:
     return line.rstrip("”\"’')»").endswith((".", "!", "?", "…"))
 
 
-def _decode_text(data: bytes, html: bool = False) -> str:
+def _decode_text(data: bytes) -> tuple[str, str]:
+    """The text and the encoding it was read in: UTF-8 (or a byte-order mark's), else what
+    charset-normalizer detects (an HTML page's declared charset first)."""
     if b"\x00" in data[:8192]:
         raise LoadError("this looks like a binary file, not text; convert it to .txt or .pdf")
     for bom, codec in (
@@ -216,16 +231,44 @@ def _decode_text(data: bytes, html: bool = False) -> str:
         (b"\xfe\xff", "utf-16"),
     ):
         if data.startswith(bom):
-            return data.decode(codec, errors="strict")
+            try:
+                return data.decode(codec, errors="strict"), codec
+            except UnicodeDecodeError:
+                raise LoadError(f"the file starts like {codec} but is not valid {codec}") from None
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if html:
-            return data.decode("utf-8", errors="replace")
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    # A short Turkish text has too few letters for a detector to tell Windows-1254 from
+    # cp1250 or hp_roman8 ("Dışişleri" comes out "Dýţiţleri"). When the bytes decode cleanly
+    # as Windows-1254 (a superset of ISO-8859-9's letters) into text whose every non-ASCII
+    # letter is Turkish, one of them only Turkish (ğ ş ı İ), that reading is the likely one.
+    if best is None or best.encoding not in _TURKISH_CODECS:
+        try:
+            turkish = data.decode("cp1254")
+        except UnicodeDecodeError:
+            turkish = ""
+        if turkish and _looks_turkish(turkish):
+            return turkish, "cp1254"
+    if best is None:
         raise LoadError(
-            f"the file is not valid UTF-8 (bad byte at position {exc.start}); "
-            "save it as UTF-8 and ingest it again"
-        ) from None
+            "the file is neither UTF-8 nor text in an encoding Kaynak can recognise (a binary "
+            "file?); save it as UTF-8 and ingest it again"
+        )
+    return str(best), best.encoding
+
+
+_TURKISH_CODECS = {"cp1254", "iso8859_9", "cp857"}
+_TURKISH_LETTERS = set("çÇöÖüÜğĞşŞıİâÂîÎûÛ")
+_ONLY_TURKISH = set("ğĞşŞıİ")
+
+
+def _looks_turkish(text: str) -> bool:
+    letters = {ch for ch in text if ch.isalpha() and not ch.isascii()}
+    return bool(letters & _ONLY_TURKISH) and letters <= _TURKISH_LETTERS
 
 
 def _html_to_text(html: str) -> tuple[str, str]:
@@ -336,17 +379,21 @@ def load_url(url: str, settings: Settings) -> SourceDocument:
         else:
             raise LoadError(f"more than {_MAX_REDIRECTS} redirects")
     title = ""
+    encoding = ""
     if kind in {"text/html", "application/xhtml+xml"}:
-        text, title = _html_to_text(_decode_text(body, html=True))
+        html, encoding = _decode_text(body)
+        text, title = _html_to_text(html)
     elif kind == "application/pdf":
         text, title = _pdf_to_text(body)
     elif kind in {"text/plain", "text/markdown"}:
-        text = _decode_text(body)
+        text, encoding = _decode_text(body)
     else:
         raise LoadError(
             f"unsupported content type {kind or '(none)'!r}; Kaynak reads HTML, PDF and text"
         )
-    return _make_document(text, source=url, path="", default_title=title or url, meta={})
+    return _make_document(
+        text, source=url, path="", default_title=title or url, meta={}, encoding=encoding
+    )
 
 
 def _read_capped(response) -> bytes:  # type: ignore[no-untyped-def]

@@ -22,31 +22,22 @@ from typing import Any
 import numpy as np
 
 from rag.embeddings import KaynakEmbeddings, load_embeddings
-from rag.store import Store
+from rag.store import Hit, Store, write_lock
 
 log = logging.getLogger(__name__)
 
+WAIT_FOR_WRITER = 600.0  # seconds a batch waits for another process's write to finish
 # Called with (done, total) while vectors are computed.
 BackfillProgress = Callable[[int, int], None]
 
 
-def collection_names(collection: str) -> tuple[str, str]:
-    """The collections holding e5 vectors of the chunks of `collection` (alone, in context)."""
-    return f"{collection}__e5", f"{collection}__e5ctx"
+ALONE, CONTEXT = "e5", "e5ctx"  # the store's side collections ("<collection>__e5")
 
 
 class Relevance:
     def __init__(self, spec: str, store: Store, threads: int = 2, cache_size: int = 50_000) -> None:
         self.model: KaynakEmbeddings = load_embeddings(spec, threads)
         self.store = store
-        meta = {"embedding_model": self.model.model_id, "hnsw:space": "cosine"}
-        names = collection_names(store.settings.collection)
-        self._alone: Any = store.client.get_or_create_collection(
-            names[0], metadata=meta, embedding_function=None
-        )
-        self._context: Any = store.client.get_or_create_collection(
-            names[1], metadata=meta, embedding_function=None
-        )
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._computed: OrderedDict[str, np.ndarray] = OrderedDict()  # on demand, not stored
         self._size = cache_size
@@ -67,48 +58,46 @@ class Relevance:
 
     def search(self, query: np.ndarray, n: int) -> list[str]:
         """The ids of the `n` chunks whose stored e5 vectors are nearest the question."""
-        count = int(self._alone.count())
-        if count == 0 or n <= 0:
-            return []
-        got = self._alone.query(query_embeddings=[query.tolist()], n_results=min(n, count), include=[])
-        return list(got["ids"][0])
+        return self.store.side_nearest(ALONE, self.model.model_id, query.tolist(), n)
 
     def scores(
-        self, query: np.ndarray, ids: Sequence[str], texts: dict[str, str], on_demand: set[str]
+        self, query: np.ndarray, hits: Sequence[Hit], on_demand: set[str]
     ) -> dict[str, tuple[float, float]]:
-        """(alone, in context) e5 similarity for each of `ids` that has stored vectors, or
-        that is in `on_demand` (embedded now, alone; its context score is its own)."""
-        stored_alone = self._stored(self._alone, ids)
-        stored_context = self._stored(self._context, ids)
+        """(alone, in context) e5 similarity for each hit that has stored vectors, or that is
+        in `on_demand` (embedded now, the same way `backfill` would, and kept in memory)."""
+        ids = [h.chunk_id for h in hits]
+        stored = {side: self._stored(side, ids) for side in (ALONE, CONTEXT)}
+        missing = [
+            h
+            for h in hits
+            if h.chunk_id in on_demand
+            and (h.chunk_id not in stored[ALONE] or h.chunk_id not in stored[CONTEXT])
+        ]
+        with self._lock:
+            todo = [h for h in missing if h.chunk_id not in self._computed]
+        if todo:
+            previous = self.store.previous_texts(todo)
+            texts = [h.text for h in todo]
+            texts += [f"{previous[h.chunk_id]} {h.text}".strip() for h in todo]
+            vectors = self.model.embed_documents(texts)
+            with self._lock:
+                for i, h in enumerate(todo):
+                    pair = np.asarray([vectors[i], vectors[len(todo) + i]], dtype=np.float32)
+                    self._remember(self._computed, h.chunk_id, pair)
+        with self._lock:
+            computed = {h.chunk_id: self._computed.get(h.chunk_id) for h in missing}
         out: dict[str, tuple[float, float]] = {}
         for cid in ids:
-            if cid in stored_alone:
-                alone = float(stored_alone[cid] @ query)
-                context = float(stored_context[cid] @ query) if cid in stored_context else alone
-                out[cid] = (alone, context)
-        missing = [cid for cid in ids if cid not in out and cid in on_demand]
-        with self._lock:
-            todo = [cid for cid in missing if cid not in self._computed]
-        if todo:
-            vectors = self.model.embed_documents([texts[cid] for cid in todo])
-            with self._lock:
-                for cid, vec in zip(todo, vectors, strict=True):
-                    self._remember(self._computed, cid, np.asarray(vec, dtype=np.float32))
-        with self._lock:
-            for cid in missing:
-                if cid in self._computed:
-                    value = float(self._computed[cid] @ query)
-                    out[cid] = (value, value)
+            both = computed.get(cid)
+            if both is not None:
+                out[cid] = (float(both[0] @ query), float(both[1] @ query))
+            elif cid in stored[ALONE] and cid in stored[CONTEXT]:
+                out[cid] = (float(stored[ALONE][cid] @ query), float(stored[CONTEXT][cid] @ query))
         return out
 
-    def _stored(self, collection: Any, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        if not ids:
-            return {}
-        got = collection.get(ids=list(ids), include=["embeddings"])
-        vectors = got.get("embeddings")
-        if vectors is None:
-            return {}
-        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], vectors, strict=True)}
+    def _stored(self, side: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        got = self.store.side_vectors(side, self.model.model_id, ids)
+        return {i: np.asarray(v, dtype=np.float32) for i, v in got.items()}
 
     def _remember(self, cache: OrderedDict[str, np.ndarray], key: str, value: np.ndarray) -> None:
         cache[key] = value
@@ -119,22 +108,28 @@ class Relevance:
 
     def pending(self) -> tuple[int, int]:
         """(chunks with both e5 vectors stored, chunks in the index)."""
+        model = self.model.model_id
+        stored = min(self.store.side_count(ALONE, model), self.store.side_count(CONTEXT, model))
         total = self.store.count()
-        return min(int(self._alone.count()), int(self._context.count()), total), total
+        return min(stored, total), total
 
-    def backfill(self, on_progress: BackfillProgress | None = None, batch: int = 32) -> int:
+    def backfill(self, on_progress: BackfillProgress | None = None, batch: int = 8) -> int:
         """Compute and store the e5 vectors the index lacks, and forget those of chunks that
-        are gone. Returns how many chunks were embedded. Safe to stop at any point."""
+        are gone. Returns how many chunks were embedded. Safe to stop at any point. Small
+        batches: a question waits for the model at most one batch, and each batch takes the
+        index's write lock only while it writes."""
+        model = self.model.model_id
         with self._backfill_lock:
             chunks = _in_document_order(self.store.iter_chunks())
-            have_alone = set(self._ids(self._alone))
-            have_context = set(self._ids(self._context))
             known = {cid for cid, _, _ in chunks}
-            for collection, have in ((self._alone, have_alone), (self._context, have_context)):
-                stale = sorted(have - known)
-                for i in range(0, len(stale), 1000):
-                    collection.delete(ids=stale[i : i + 1000])
-            todo = [c for c in chunks if c[0] not in have_alone or c[0] not in have_context]
+            have = {}
+            for side in (ALONE, CONTEXT):
+                have[side] = set(self.store.side_ids(side, model))
+                stale = sorted(have[side] - known)
+                if stale:
+                    with write_lock(self.store.settings, WAIT_FOR_WRITER, log.info):
+                        self.store.side_write(side, model, delete=stale)
+            todo = [c for c in chunks if c[0] not in have[ALONE] or c[0] not in have[CONTEXT]]
             done = len(chunks) - len(todo)
             if on_progress is not None:
                 on_progress(done, len(chunks))
@@ -143,22 +138,15 @@ class Relevance:
                 ids = [cid for cid, _, _ in part]
                 alone = self.model.embed_documents([text for _, text, _ in part])
                 context = self.model.embed_documents([ctx for _, _, ctx in part])
-                self._alone.upsert(ids=ids, embeddings=alone)
-                self._context.upsert(ids=ids, embeddings=context)
+                with write_lock(self.store.settings, WAIT_FOR_WRITER, log.info):
+                    self.store.side_write(ALONE, model, upsert=dict(zip(ids, alone, strict=True)))
+                    self.store.side_write(
+                        CONTEXT, model, upsert=dict(zip(ids, context, strict=True))
+                    )
                 done += len(part)
                 if on_progress is not None:
                     on_progress(done, len(chunks))
             return len(todo)
-
-    @staticmethod
-    def _ids(collection: Any, page: int = 10_000) -> Iterable[str]:
-        offset = 0
-        while True:
-            got = collection.get(include=[], limit=page, offset=offset)
-            if not got["ids"]:
-                return
-            yield from got["ids"]
-            offset += len(got["ids"])
 
 
 def _in_document_order(

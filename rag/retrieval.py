@@ -85,23 +85,39 @@ class Retriever:
     def lexical(self) -> LexicalIndex:
         with self._lock:
             if self._lexical is None:
-                self._lexical = LexicalIndex(self.store)
+                self._lexical = LexicalIndex.open(self.store)  # the saved one, if current
             return self._lexical
 
-    def invalidate(self) -> None:
+    def invalidate(self, wait: float | None = None) -> None:
+        """The store changed: build the lexical index again from the current one (reading
+        only new chunks), while the current one keeps serving other threads. Waits up to
+        `wait` seconds for it (None: until it is ready)."""
         with self._lock:
-            self._lexical = None
+            current = self._lexical
+        if current is None:
+            if wait is None:
+                self.lexical()  # a writer saves the index, so the next process loads it
+            return
+
+        def install(new: LexicalIndex) -> None:
+            with self._lock:
+                if self._lexical is None or self._lexical.sequence < new.sequence:
+                    self._lexical = new
+
+        current.update_in_background(self.store, install).join(wait)
 
     def refresh_if_stale(self, every: float = 5.0) -> None:
         """Notice documents that another process wrote (a second `kaynak`, or another client
         of the same Chroma server), checking at most every `every` seconds."""
         now = time.monotonic()
         with self._lock:
-            if self._lexical is None or now - self._checked < every:
+            current = self._lexical  # read under the lock: another thread may replace it
+            if current is None or now - self._checked < every:
                 return
             self._checked = now
-        if self._lexical.state != self.store.state():
-            self.invalidate()
+        if current.state != self.store.state():
+            # a small index is ready at once; a large one serves its old self meanwhile
+            self.invalidate(wait=0.5)
 
     # --- ranking ---------------------------------------------------------------------------
 
@@ -155,8 +171,7 @@ class Retriever:
         partial = {c: s.weight_use * dense[c] + s.weight_lexical * lexical[c] for c in hits}
         # Chunks whose e5 vectors are not stored yet (just ingested): embed the few best now.
         on_demand = set(sorted(hits, key=lambda c: -partial[c])[: s.relevance_depth])
-        texts = {c: h.text for c, h in hits.items()}
-        e5 = self.relevance.scores(e5_query, list(hits), texts, on_demand)
+        e5 = self.relevance.scores(e5_query, list(hits.values()), on_demand)
         floor = min((v[0] for v in e5.values()), default=0.0)
         scored = []
         for c, h in hits.items():

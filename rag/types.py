@@ -21,6 +21,7 @@ class SourceDocument:
     publisher: str = ""
     published: str = ""
     language: str = ""
+    encoding: str = ""  # what a text file was read as ("utf-8", "cp1254", ...); "" for PDF
 
     @property
     def content_hash(self) -> str:
@@ -94,6 +95,8 @@ class Answer:
     standalone_question: str = ""
     answerer: str = "extractive"
     language: str = "en"
+    # Why the answer is not what was asked for: the language model failed, so it quotes.
+    note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,6 +111,8 @@ class IngestReport:
     # (source, reason) for every source that was not ingested
     skipped: list[tuple[str, str]] = field(default_factory=list)
     chunks: int = 0  # chunks written (added or replaced) by this run
+    # source -> the encoding its text was read in, for text, Markdown and HTML files
+    encodings: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,4 +128,9 @@ class IngestReport:
         ]
         lines = [", ".join(parts)]
         lines += [f"  skipped {src}: {why}" for src, why in self.skipped]
+        lines += [
+            f"  read {src} as {enc} (not UTF-8)"
+            for src, enc in self.encodings.items()
+            if enc not in {"utf-8", "utf-8-sig", "ascii"}
+        ]
         return "\n".join(lines)

@@ -8,12 +8,33 @@ import subprocess
 
 import pytest
 
-from bench.harness import BIN, ROOT, free_port, run_kaynak, stop, wait_for_http
+from bench.harness import (
+    BIN,
+    ROOT,
+    ask_page,
+    free_port,
+    kaynak_env,
+    page_client,
+    run_kaynak,
+    stop,
+    wait_for_http,
+)
 from rag.config import OFFLINE_ENV
 
 # Helpers for starting Kaynak's processes live in bench/harness.py (the benchmarks use them
 # too); tests import them from here or from there.
-__all__ = ["BIN", "CORPUS", "ROOT", "free_port", "run_kaynak", "stop", "wait_for_http"]
+__all__ = [
+    "BIN",
+    "CORPUS",
+    "ROOT",
+    "ask_page",
+    "free_port",
+    "kaynak_env",
+    "page_client",
+    "run_kaynak",
+    "stop",
+    "wait_for_http",
+]
 
 os.environ.update(OFFLINE_ENV)
 for key in [k for k in os.environ if k.startswith("KAYNAK_")]:

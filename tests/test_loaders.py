@@ -87,7 +87,8 @@ def test_markdown_html_pdf_docx(tmp_path):
     [
         ("empty.txt", b"", "empty"),
         ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
-        ("latin1.txt", "Çok güzel".encode("latin-1") * 3, "not valid UTF-8"),
+        # (legacy encodings are decoded now: tests/test_loaders_encodings.py)
+        ("noise.txt", bytes(range(1, 256)) * 8, "neither UTF-8 nor text"),
         ("broken.pdf", minimal_pdf("Hello there")[:60], "PDF"),
         ("notzip.docx", b"this is not a zip file", "not a valid .docx"),
         ("scripts.html", b"<html><script>a=1</script><style>p{}</style></html>", "no article text"),

@@ -18,7 +18,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from bench.harness import CHROMIUM, kaynak_env, launch_chromium, start_page, stop
+from bench.harness import (
+    CHROMIUM,
+    ask_page,
+    kaynak_env,
+    launch_chromium,
+    page_client,
+    start_page,
+    stop,
+)
 from rag.types import Answer, Citation
 from ui.app import render_answer, render_documents, render_sources, safe_upload_name
 
@@ -122,35 +130,20 @@ def page_home(tmp_path_factory):
     return tmp_path_factory.mktemp("page") / "home"
 
 
-def _start_page(home):
-    """`kaynak ui` on `home`; the process and a gradio_client talking to it."""
-    from gradio_client import Client
-
-    proc, url, _ = start_page(kaynak_env(home))
-    return proc, Client(url, verbose=False)
-
-
-def _ask(client, question: str) -> tuple[str, str]:
-    chat, sources, _ = client.predict(
-        question, [], 5, "Extractive (quotes the sources)", api_name="/ask"
-    )
-    return chat[-1]["content"][0]["text"], sources
-
-
 @pytest.mark.slow
 def test_the_page_explains_bad_input_and_keeps_documents_across_a_restart(page_home, tmp_path):
     from gradio_client import handle_file
 
-    proc, client = _start_page(page_home)
+    proc, client = page_client(kaynak_env(page_home))
     try:
         for question, message in [
             ("", "empty"),
             ("x " * 10_000, "keep it under"),
             ("?!?", "no words"),
         ]:
-            text, _ = _ask(client, question)
+            text, _ = ask_page(client, question)
             assert message in text, text
-        text, sources = _ask(client, "Who did\x00 Joly meet in Tokyo?")
+        text, sources = ask_page(client, "Who did\x00 Joly meet in Tokyo?")
         assert "[1]" in text and "Hayashi" in sources
         bad = tmp_path / "photo.txt"
         bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
@@ -166,9 +159,11 @@ def test_the_page_explains_bad_input_and_keeps_documents_across_a_restart(page_h
         assert "KAYNAK_ALLOW_PRIVATE_URLS" in report
     finally:
         stop(proc)
-    proc, client = _start_page(page_home)  # the documents and the index survive a restart
+    proc, client = page_client(
+        kaynak_env(page_home)
+    )  # the documents and the index survive a restart
     try:
-        text, sources = _ask(client, "Why was the night ferry to Bodø cancelled?")
+        text, sources = ask_page(client, "Why was the night ferry to Bodø cancelled?")
         assert "[1]" in text and "storm" in sources
     finally:
         stop(proc)

@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from rag import Answer, Assistant, QuestionError
+from rag import Answer, Assistant, QuestionError, StoreError
 from rag.types import Citation
 
 EXAMPLES = ["What did Joly say?", "Who did Joly meet in Tokyo?", "Joly ne dedi?"]
@@ -28,6 +28,7 @@ CSS = """
 #sources mark {background: #fde68a; color: #111; padding: 0 2px; border-radius: 3px;}
 #sources .empty {color: var(--body-text-color-subdued);}
 a.cite {text-decoration: none; font-weight: 600;}
+.note {color: var(--body-text-color-subdued); font-size: 0.9em;}
 """
 
 
@@ -39,6 +40,13 @@ def render_answer(text: str) -> str:
     escaped = html.escape(text, quote=False)
     escaped = re.sub(r"([\\`*_{}\[\]()#+!|~>-])", r"\\\1", escaped)  # no markdown from sources
     return re.sub(r"\\\[(\d+)\\\]", r'<a class="cite" href="#src-\1">[\1]</a>', escaped)
+
+
+def render_note(answer: Answer) -> str:
+    """Why the answer quotes the sources instead of the model's words (empty when it does not)."""
+    if not answer.note:
+        return ""
+    return f'\n\n<span class="note">ⓘ {html.escape(answer.note)}</span>'
 
 
 def render_sources(answer: Answer | None, source_text: Any = None) -> str:
@@ -199,7 +207,10 @@ def build_app(bot: Assistant) -> gr.Blocks:
                 yield messages, turns, gr.update(), ""
                 return
             assert answer is not None
-            messages[-1] = {"role": "assistant", "content": render_answer(answer.text)}
+            messages[-1] = {
+                "role": "assistant",
+                "content": render_answer(answer.text) + render_note(answer),
+            }
             turns = [*turns, (message, answer.text)]
             yield messages, turns, render_sources(answer, bot.source_text), ""
 
@@ -226,9 +237,14 @@ def build_app(bot: Assistant) -> gr.Blocks:
             if not inputs:
                 return "Choose a file or paste a URL first.", gr.update(), None, ""
             progress(0, desc="Reading sources")
-            result = bot.ingest(
-                inputs, on_progress=lambda d, t, s: progress(d / max(t, 1), desc=Path(s).name)
-            )
+            try:
+                result = bot.ingest(
+                    inputs,
+                    on_progress=lambda d, t, s: progress(d / max(t, 1), desc=Path(s).name),
+                    on_wait=lambda message: progress(0, desc=message.capitalize()),
+                )
+            except StoreError as exc:  # e.g. another process held the index too long
+                return f"**Not added:** {html.escape(str(exc))}", gr.update(), None, ""
             lines = [f"**{result.summary().splitlines()[0]}**"]
             lines += [f"- added: {html.escape(Path(s).name)}" for s in result.added]
             lines += [f"- updated: {html.escape(Path(s).name)}" for s in result.updated]
@@ -245,11 +261,26 @@ def build_app(bot: Assistant) -> gr.Blocks:
             identifier = (identifier or "").strip()
             if not identifier:
                 return "Copy a document id from the table first.", gr.update()
-            if bot.remove(identifier):
+            try:
+                removed = bot.remove(identifier)
+            except StoreError as exc:
+                return f"Not removed: {html.escape(str(exc))}", gr.update()
+            if removed:
                 return f"Removed {html.escape(identifier)}.", render_documents(bot)
             return f"No document has the id {html.escape(identifier)}.", gr.update()
 
         remove.click(remove_doc, [doc_id], [removed, docs], api_name="remove")
+
+        # Documents another process adds (`kaynak ingest` in a terminal) appear within 5 s.
+        shown = gr.State(None)  # per browser tab: the rows it shows
+
+        def refresh_documents(rows_shown):  # type: ignore[no-untyped-def]
+            rows = render_documents(bot)
+            return (gr.update(), rows_shown) if rows == rows_shown else (rows, rows)
+
+        gr.Timer(5).tick(
+            refresh_documents, [shown], [docs, shown], api_visibility="private", show_progress="hidden"
+        )
     return app
 
 
