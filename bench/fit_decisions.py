@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command_line, quiet_logs
+from _common import command_line, quiet_logs, write_result
+from _common import row as result_row
 from xquad import DATA, build
 
 FOLDS = 6
@@ -137,10 +138,18 @@ def choose_threshold(p: np.ndarray, y: np.ndarray, max_false_abstention: float) 
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--check", action="store_true", help="report the committed model, fit nothing")
     ap.add_argument("--max-false-abstention", type=float, default=0.04)
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "rag" / "abstain.json"))
+    ap.add_argument(
+        "--features-out",
+        default=str(Path(__file__).resolve().parent / "out" / "decision-features.jsonl"),
+    )
+    ap.add_argument(
+        "--out", default=str(Path(__file__).resolve().parent.parent / "rag" / "abstain.json")
+    )
     args = ap.parse_args()
     quiet_logs()
     from rag.abstain import FEATURES
@@ -181,7 +190,11 @@ def main() -> int:
                 lang: rank_quality([r for r in rows if r["lang"] == lang], np.array(w, dtype=float))
                 for lang in sets
             }
-        report["ranking"] = {"weights": weights, "out_of_fold": oof_rank, "in_sample_ablation": single}
+        report["ranking"] = {
+            "weights": weights,
+            "out_of_fold": oof_rank,
+            "in_sample_ablation": single,
+        }
         print(json.dumps(report["ranking"], indent=1), flush=True)
 
         # 2. the abstain model, on the ranking those weights give
@@ -190,8 +203,12 @@ def main() -> int:
         for row in rows:
             ranked = bot.retriever.rank(row["question"])
             row["ranked"] = ranked
-            row["hit"] = np.array([_hits(r, _gold_spans(bot, sets, row)) for r in ranked], dtype=bool)
-            values, _ = bot.retriever.decider.features(row["question"], ranked, bot.retriever.lexical())
+            row["hit"] = np.array(
+                [_hits(r, _gold_spans(bot, sets, row)) for r in ranked], dtype=bool
+            )
+            values, _ = bot.retriever.decider.features(
+                row["question"], ranked, bot.retriever.lexical()
+            )
             X.append([values[f] for f in FEATURES])
             y.append(1 if row["answerable"] else 0)
         Xa, ya = np.array(X), np.array(y)
@@ -200,19 +217,45 @@ def main() -> int:
         for test in folds:
             train = np.setdiff1d(np.arange(len(rows)), test)
             fit = fit_abstain(Xa[train], ya[train])
-            t = choose_threshold(probabilities(fit, Xa[train]), ya[train], args.max_false_abstention)
+            t = choose_threshold(
+                probabilities(fit, Xa[train]), ya[train], args.max_false_abstention
+            )
             thresholds.append(t)
             oof[test] = probabilities(fit, Xa[test]) - t  # >= 0: answer
         final = fit_abstain(Xa, ya)
         threshold = choose_threshold(probabilities(final, Xa), ya, args.max_false_abstention)
         report["abstain"] = _outcomes(rows, oof >= 0)
         report["abstain"]["fold_thresholds"] = thresholds
-        print(json.dumps(report["abstain"], indent=1), flush=True)
+        # the rule on top of the model: a name no source mentions in any spelling, and that no
+        # top passage translates, means the question is about something else
+        unknown = Xa[:, FEATURES.index("names_unknown")] > 0
+        report["abstain_with_unknown_name_rule"] = _outcomes(rows, (oof >= 0) & ~unknown)
+        print(
+            json.dumps(
+                {k: report[k] for k in ("abstain", "abstain_with_unknown_name_rule")}, indent=1
+            ),
+            flush=True,
+        )
+        Path(args.features_out).parent.mkdir(parents=True, exist_ok=True)
+        with open(args.features_out, "w", encoding="utf-8") as f:
+            for row, x, o in zip(rows, X, oof, strict=True):
+                keep = {k: row[k] for k in ("lang", "title", "question", "answerable", "kind")}
+                f.write(
+                    json.dumps({**keep, "features": dict(zip(FEATURES, x, strict=True)), "oof": o})
+                    + "\n"
+                )
 
         # 3. how many passages an answer quotes (margin), out-of-fold
         report["margin"] = _fit_margin(rows, oof >= 0, folds)
         print(json.dumps(report["margin"], indent=1), flush=True)
 
+    write_result(
+        "decisions",
+        _result_rows(report),
+        baseline="USE alone (in-sample)",
+        note="out-of-fold: folds leave whole articles out",
+        details=report,
+    )
     if not args.check:
         model = {
             "features": list(FEATURES),
@@ -230,6 +273,74 @@ def main() -> int:
         Path(args.out).write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.out}")
     return 0
+
+
+def _result_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    use = report["ranking"]["in_sample_ablation"]["use"]
+    for lang, r in report["ranking"]["out_of_fold"].items():
+        rows.append(
+            result_row(
+                f"sentence recall@1 ({lang})",
+                round(r["recall@1"], 3),
+                round(use[lang][0], 3),
+                "",
+                "ranking, out-of-fold",
+            )
+        )
+        rows.append(
+            result_row(
+                f"MRR@5 ({lang})",
+                round(r["mrr@5"], 3),
+                round(use[lang][1], 3),
+                "",
+                "ranking, out-of-fold",
+            )
+        )
+    for name, scores in report["ranking"]["in_sample_ablation"].items():
+        for lang, (r1, mrr) in scores.items():
+            rows.append(
+                result_row(
+                    f"{name}: recall@1 / MRR ({lang})",
+                    f"{r1:.3f} / {mrr:.3f}",
+                    None,
+                    "",
+                    "each signal added, in-sample",
+                )
+            )
+    for key, group in (
+        ("abstain", "answer or abstain, out-of-fold"),
+        ("abstain_with_unknown_name_rule", "... with the unknown-name rule"),
+    ):
+        for lang, r in report[key].items():
+            if lang in ("en", "tr"):
+                for metric, value in r.items():
+                    rows.append(
+                        result_row(
+                            f"{metric.replace('_', ' ')} ({lang})", round(value, 3), None, "", group
+                        )
+                    )
+    m = report["margin"]
+    rows.append(result_row("answer margin chosen", m["chosen"], None, "", "quoted passages"))
+    rows.append(
+        result_row(
+            "answered correctly, out-of-fold",
+            round(m["out_of_fold_mean"][0], 3),
+            None,
+            "",
+            "quoted passages",
+        )
+    )
+    rows.append(
+        result_row(
+            "citation precision, out-of-fold",
+            round(m["out_of_fold_mean"][1], 3),
+            None,
+            "",
+            "quoted passages",
+        )
+    )
+    return rows
 
 
 def _gold_spans(bot: Any, sets: dict[str, Any], row: dict[str, Any]) -> list[tuple[str, int, int]]:
@@ -268,7 +379,9 @@ def _quoted(row: dict[str, Any], margin: float, most: int = 3) -> list[int]:
     return [0, *close[: most - 1]]
 
 
-def _margin_quality(rows: list[dict[str, Any]], answer: np.ndarray, margin: float) -> tuple[float, float]:
+def _margin_quality(
+    rows: list[dict[str, Any]], answer: np.ndarray, margin: float
+) -> tuple[float, float]:
     """(answered correctly, citation precision) over answerable questions."""
     correct, on, cited = [], 0, 0
     for i, row in enumerate(rows):
@@ -282,7 +395,9 @@ def _margin_quality(rows: list[dict[str, Any]], answer: np.ndarray, margin: floa
     return float(np.mean(correct)), on / max(cited, 1)
 
 
-def _fit_margin(rows: list[dict[str, Any]], answer: np.ndarray, folds: list[np.ndarray]) -> dict[str, Any]:
+def _fit_margin(
+    rows: list[dict[str, Any]], answer: np.ndarray, folds: list[np.ndarray]
+) -> dict[str, Any]:
     """The margin that maximises answered-correctly + PRECISION_WEIGHT x citation precision
     on the other folds: a quote that holds the answer matters more to a reader than one extra
     sentence to skim (at most three are quoted, a few hundred characters in all)."""

@@ -204,7 +204,10 @@ def measure_restart(corpus: Path, tmp: str | None) -> dict[str, Any]:
     try:
         started = time.perf_counter()
         done = subprocess.run(
-            [str(kaynak), "ingest", "--json", str(corpus)], env=env, capture_output=True, text=True
+            [str(kaynak), "ingest", "--json", "--vectors-later", str(corpus)],
+            env=env,
+            capture_output=True,
+            text=True,
         )
         ingest_s = time.perf_counter() - started
         if done.returncode != 0:

@@ -72,11 +72,14 @@ class Assistant:
         on_progress: ProgressFn | None = None,
         wait: float = WAIT_FOR_WRITER,
         on_wait: Callable[[str], None] | None = None,
+        background: bool = True,
     ) -> IngestReport:
         """Add files, folders and http(s) URLs; unchanged sources are left as they are.
 
         Writers in other processes on the same index take turns: this waits up to `wait`
-        seconds for one that is writing (telling `on_wait`, or the log, who it is)."""
+        seconds for one that is writing (telling `on_wait`, or the log, who it is). With
+        `background`, the relevance model's vectors of new chunks are then computed in a
+        background thread (`complete_background` computes them now instead)."""
         if isinstance(inputs, str | Path):
             inputs = [inputs]
         with self._write_lock, write_lock(self.settings, wait, on_wait or log.warning):
@@ -85,7 +88,7 @@ class Assistant:
             report = ingest(inputs, self.store, self.settings, prune=prune, on_progress=on_progress)
         if report.added or report.updated or report.removed or rebuild:
             self.retriever.invalidate()  # and save it, so the next process loads it
-        if report.added or report.updated or rebuild:
+        if background and (report.added or report.updated or rebuild):
             self.start_background()
         return report
 
@@ -135,10 +138,13 @@ class Assistant:
         return self.retriever.relevance.pending() if self.retriever.relevance else None
 
     def ensure_corpus(self, corpus: Path = BUNDLED_CORPUS) -> IngestReport | None:
-        """Ingest the bundled corpus if the store is empty (first use)."""
+        """Ingest the bundled corpus if the store is empty (first use), with its relevance
+        vectors (a few seconds for one article)."""
         if self.store.count() > 0:
             return None
-        return self.ingest([corpus])
+        report = self.ingest([corpus], background=False)
+        self.complete_background()
+        return report
 
     def documents(self) -> list[DocumentRecord]:
         return sorted(self.store.documents().values(), key=lambda r: (r.title, r.source))

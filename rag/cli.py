@@ -29,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--rebuild", action="store_true", help="drop the index and build it again")
     ing.add_argument("--json", action="store_true")
     ing.add_argument(
+        "--vectors-later",
+        action="store_true",
+        help="return once the sources are searchable; leave the relevance model's vectors to "
+        "the page or the next ingest (by default they are computed now, with a progress bar)",
+    )
+    ing.add_argument(
         "--wait",
         type=float,
         default=600.0,
@@ -149,13 +155,16 @@ def _run(args: argparse.Namespace) -> int:
         return launch(_assistant(args), host=args.host, port=args.port, auth=args.auth)
     bot = _assistant(args)
     if args.command == "ingest":
-        report = bot.ingest(args.sources, prune=args.prune, wait=args.wait, on_wait=_waiting)
+        report = bot.ingest(
+            args.sources, prune=args.prune, wait=args.wait, on_wait=_waiting, background=False
+        )
         print(
             json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
             if args.json
             else report.summary()
         )
-        _complete_background(bot, quiet=args.json)
+        if not args.vectors_later:
+            _complete_background(bot, quiet=args.json)
         return (
             0
             if (report.added or report.updated or report.unchanged or report.removed)
@@ -250,7 +259,7 @@ def _eval_squad(args: argparse.Namespace) -> int:
         overrides = {**_overrides(args), "home": str(Path(tmp) / "home")}
         bot = Assistant(**overrides)
         squad.write_corpus(Path(tmp) / "corpus")
-        bot.ingest([Path(tmp) / "corpus"])
+        bot.ingest([Path(tmp) / "corpus"], background=False)
         _complete_background(bot, quiet=args.json)
         result = evaluate_squad(bot, squad)
     print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_report(result))

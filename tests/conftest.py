@@ -60,6 +60,8 @@ def bot(tmp_path_factory):
     assistant = Assistant(home=tmp_path_factory.mktemp("home"), progress=False)
     report = assistant.ingest([CORPUS])
     assert len(report.added) == 1
+    assert assistant.complete_background() == 0  # the background thread already did them all
+    assert assistant.background_progress() == (report.chunks, report.chunks)
     return assistant
 
 

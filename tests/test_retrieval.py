@@ -35,14 +35,6 @@ def test_passages_are_ranked_and_point_into_the_source(bot):
     assert len({p.text for p in passages}) == 5
 
 
-def test_names_the_sources_never_mention_are_found(bot):
-    r = bot.retriever
-    assert r.missing_names("What did Justin Trudeau say?") == ["Justin Trudeau"]
-    assert r.missing_names("What did Canada and Russia agree?") == []  # Kanada, Rusya
-    assert r.missing_names("What did Prime Minister Kishida order?") == []
-    assert r.missing_names("What happened in 1999?") == ["1999"]
-
-
 @pytest.mark.parametrize(
     ("question", "message"),
     [("", "empty"), ("   \n\t ", "empty"), ("?!...", "no words"), ("x" * 5000, "characters long")],
