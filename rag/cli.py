@@ -157,8 +157,11 @@ def format_answer(answer: Answer) -> str:
             where = c.url or c.path
             lines.append(f"[{c.n}] {c.title}" + (f" — {where}" if where else ""))
             lines.append(f"    “{' '.join(c.quote.split())}” (characters {c.start}–{c.end})")
-    for d in answer.dropped:
-        lines.append(f"(removed, unsupported: {d.sentence!r}: {d.reason})")
+    if answer.dropped:
+        n = len(answer.dropped)
+        lines.append("")
+        lines.append(f"Removed ({n} sentence{'s' if n > 1 else ''} the sources do not support):")
+        lines += [f"  - “{d.sentence}”: {d.reason}" for d in answer.dropped]
     return "\n".join(lines)
 
 
@@ -188,7 +191,7 @@ def _chat(bot, k: int | None) -> int:  # type: ignore[no-untyped-def]
             if "".join(streamed).strip() != answer.text.strip():
                 print("\n\n(verified answer)\n" + answer.text)
             print()
-            if answer.citations:
+            if answer.citations or answer.dropped:
                 print(format_answer(answer).split(answer.text, 1)[1].lstrip("\n"))
             history.append((question, answer.text))
         except QuestionError as exc:
