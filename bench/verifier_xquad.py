@@ -188,7 +188,8 @@ def evidence(cases: list[dict[str, Any]], emb: Any, names: float) -> dict[str, A
         passages = [Passage(**p) for p in case["passages"]]
         scripted = answers(case)
         claims = [strip_markers(text) for text, _ in scripted.values()]
-        evs = gather(claims, [[n] for _, n in scripted.values()], passages, emb)
+        cites = [[n] for _, n in scripted.values()]
+        evs = gather(claims, cites, passages, emb, case["contexts"], names)
         for kind, ev in zip(scripted, evs, strict=True):
             evs_all.append(ev)
             pad = 5 - len(passages)
@@ -203,9 +204,18 @@ def evidence(cases: list[dict[str, Any]], emb: Any, names: float) -> dict[str, A
             )
             agree.append(ev.agree + [-1.0] * pad)
             phrase.append(ev.gain + [9.0] * pad)
+            gone = [
+                ev.missing[j]
+                if ev.missing[j] is not None
+                else missing_names(ev.claim, c, emb, names)
+                for j, c in enumerate(case["contexts"])
+            ]
             named.append(
-                [not missing_names(ev.claim, c, emb, names) for c in case["contexts"]]
-                + [False] * pad
+                [
+                    [any(m.isdigit() for m in g), any(not m.isdigit() for m in g), ng]
+                    for g, ng in zip(gone, ev.name_gain, strict=True)
+                ]
+                + [[True, True, 9.0]] * pad
             )
     import pickle
 
@@ -225,6 +235,8 @@ def outcomes(ev: dict[str, Any], check: Any, rows: Any = None) -> list[str]:
 
     rows = np.arange(len(ev["meta"])) if rows is None else rows
     agree, phrase, named = ev["agree"][rows], ev["phrase"][rows], ev["named"][rows]
+    numbers, names, name_gain = named[..., 0] > 0, named[..., 1] > 0, named[..., 2]
+    named = ~numbers & (~names | (name_gain <= check.name))
     ok = named & (agree >= check.support) & (phrase <= check.phrase)
     cited = np.array([ev["meta"][i]["cited"] for i in rows])
     best = agree.argmax(axis=1)
@@ -266,23 +278,25 @@ def rates(meta: list[dict[str, Any]], got: list[str]) -> dict[str, Any]:
 
 
 def objective(r: dict[str, Any]) -> float:
-    """Fewest lies kept, as long as at least 92% of true claims are kept in each language."""
+    """True claims kept minus lies kept (worst language each): a lie shown costs as much as a
+    true sentence lost (Kaynak then quotes the sources instead); unrelated claims never."""
 
     def worst(kind: str, f: Any) -> float:
         return f(r[f"{lang}/{kind}"]["kept"] for lang in ("en", "tr") if f"{lang}/{kind}" in r)
 
     return (
-        -worst("swapped", max)
+        worst("true", min)
+        - worst("swapped", max)
         - worst("wrong", max)
         - 20 * worst("unrelated", max)
-        - 10 * max(0.0, 0.92 - worst("true", min))
     )
 
 
 GRID = {
-    "support": [round(0.15 + 0.025 * i, 3) for i in range(17)],
-    "phrase": [round(0.05 * i, 3) for i in range(21)] + [9.0],
-    "margin": [0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 9.0],
+    "support": [round(0.4 + 0.025 * i, 3) for i in range(15)],
+    "phrase": [0.1, 0.2, 0.3, 0.5, 9.0],
+    "margin": [0.025, 0.05, 0.1, 9.0],
+    "name": [round(-0.2 + 0.05 * i, 3) for i in range(12)],
 }
 
 
@@ -292,8 +306,8 @@ def fit(ev: dict[str, Any], rows: Any, base: Any) -> Any:
 
     meta = [ev["meta"][i] for i in rows]
     scored = []
-    for support, phrase, margin in itertools.product(*GRID.values()):
-        check = replace(base, support=support, phrase=phrase, margin=margin)
+    for support, phrase, margin, name in itertools.product(*GRID.values()):
+        check = replace(base, support=support, phrase=phrase, margin=margin, name=name)
         scored.append((objective(rates(meta, outcomes(ev, check, rows))), -margin, support, check))
     return max(scored, key=lambda t: t[:3])[3]
 
@@ -329,7 +343,8 @@ class Memo:
         return self.embed_documents([text])[0]
 
 
-BEFORE = "6512948"  # the commit whose verifier the issue measured
+BEFORE = "6512948"  # the commit whose verifier the issue measured, with its threshold:
+BEFORE_THRESHOLD = 0.35
 
 
 def before(cases: list[dict[str, Any]], emb: Any, threshold: float) -> dict[str, Any]:
@@ -386,7 +401,7 @@ def main() -> int:
     meta = ev["meta"]
     result: dict[str, Any] = {"command": command_line(), "questions": len(cases)}
     if args.before:
-        result["before"] = before(cases, emb, settings.support_threshold)
+        result["before"] = before(cases, emb, BEFORE_THRESHOLD)
     oof, fitted = cross_validate(ev, configured)
     result["out_of_fold"] = rates(meta, oof)
     result["fold_checks"] = [asdict(c) for c in fitted]

@@ -67,10 +67,13 @@ def split_sentences(text: str, language: str) -> list[str]:
 class Check:
     """The verifier's calibrated numbers (see rag/config.py for where each comes from)."""
 
-    support: float = 0.475  # claim vs the cited passage's best sentence (USE cosine)
+    support: float = 0.675  # claim vs the cited passage's best sentence (USE cosine)
     phrase: float = 0.3  # the most a claim's agreement may rise without one of its phrases
     # (as a share of 1 - agreement)
     margin: float = 0.025  # another retrieved passage better by this: a wrong citation
+    # the most a claim's agreement may rise without a name not found in the cited passage
+    # (a translated name lowers it when left out; a swapped-in name raises it)
+    name: float = 0.0
     names: float = 0.67  # a name vs a translated name (bench/verifier.py, hand-written pairs)
 
     @classmethod
@@ -78,7 +81,12 @@ class Check:
         from rag.config import Settings
 
         s = settings or Settings.from_env()
-        return cls(support=s.support_threshold, phrase=s.support_phrase, margin=s.support_margin)
+        return cls(
+            support=s.support_threshold,
+            phrase=s.support_phrase,
+            margin=s.support_margin,
+            name=s.support_name,
+        )
 
 
 @dataclass
@@ -91,6 +99,7 @@ class Evidence:
     gain: list[float]  # how much leaving out the claim's weakest phrase raises it
     weakest: list[str]  # that phrase
     missing: list[list[str] | None]  # names and numbers not found; None until asked for
+    name_gain: list[float]  # as `gain`, for leaving out a name not found (inf: not probed)
 
 
 def verify(
@@ -136,7 +145,12 @@ def verify(
             continue
         pending.append((sentence, cited))
     evidence = gather(
-        [strip_markers(s) for s, _ in pending], [c for _, c in pending], passages, embeddings
+        [strip_markers(s) for s, _ in pending],
+        [c for _, c in pending],
+        passages,
+        embeddings,
+        contexts,
+        check.names,
     )
     for (sentence, _), ev in zip(pending, evidence, strict=True):
         sources, reason = decide(ev, contexts, embeddings, check)
@@ -158,7 +172,8 @@ def decide(
         return ev.missing[n - 1] or []
 
     def problem(n: int) -> str:
-        if missing(n):
+        names = [m for m in missing(n) if not m.isdigit()]
+        if any(m.isdigit() for m in missing(n)) or (names and ev.name_gain[n - 1] > check.name):
             return f"{', '.join(missing(n))} not found in the cited source"
         if ev.agree[n - 1] < check.support:
             return (
@@ -191,7 +206,9 @@ def gather(
     cited: list[list[int]],
     passages: Sequence[Passage],
     embeddings: KaynakEmbeddings,
-    max_phrases: int = 6,
+    contexts: Sequence[str] | None = None,
+    names: float = 0.67,
+    max_phrases: int = 3,
 ) -> list[Evidence]:
     """Compare each claim with every passage, in one batch of embeddings.
 
@@ -204,13 +221,28 @@ def gather(
     sentences = [split_sentences(p.text, p.language or "en") or [p.text] for p in passages]
     owners = np.array([j for j, ss in enumerate(sentences) for _ in ss])
     flat = [s for ss in sentences for s in ss]
+    contexts = list(contexts or [p.text for p in passages])
     variants: list[list[tuple[str, str]]] = []
+    missing: list[dict[int, list[str]]] = []
     for claim, marks in zip(claims, cited, strict=True):
+        # names are spelled alike or probed below (no separate translation lookup: speed)
+        missing.append({n: missing_names(claim, contexts[n - 1], None) for n in marks})
         texts = [passages[n - 1].text for n in marks]
         open_ = [ph for ph, found in _open_phrases(claim, texts, 2) if len(found) < len(texts)]
         open_.sort(key=len, reverse=True)
         variants.append([(ph, _without(claim, ph)) for ph in open_[:max_phrases]])
-    texts = list(dict.fromkeys(claims + flat + [v for per in variants for _, v in per]))
+    probes = [
+        {m: _without(claim, m) for found in gone.values() for m in found if not m.isdigit()}
+        for claim, gone in zip(claims, missing, strict=True)
+    ]
+    texts = list(
+        dict.fromkeys(
+            claims
+            + flat
+            + [v for per in variants for _, v in per]
+            + [v for per in probes for v in per.values()]
+        )
+    )
     index = {t: i for i, t in enumerate(texts)}
     vecs = np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
     vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
@@ -221,8 +253,19 @@ def gather(
         return [float(sims[owners == j].max()) for j in range(len(passages))]
 
     out = []
-    for claim, marks, per in zip(claims, cited, variants, strict=True):
+    for claim, marks, per, gone, probe in zip(
+        claims, cited, variants, missing, probes, strict=True
+    ):
         agree = per_passage(vecs[index[claim]])
+        name_gain = [float("inf")] * len(passages)
+        for n, found in gone.items():
+            rises = [
+                (per_passage(vecs[index[probe[m]]])[n - 1] - agree[n - 1])
+                / max(1.0 - agree[n - 1], 0.02)
+                for m in found
+                if not m.isdigit()
+            ]
+            name_gain[n - 1] = max(rises, default=-1.0)
         gain = [-1.0] * len(passages)
         weakest = [""] * len(passages)
         for phrase, variant in per:
@@ -231,7 +274,8 @@ def gather(
                     gain[j], weakest[j] = score - agree[j], phrase
         # relative to what is left to gain: a verbatim sentence moves little but far
         gain = [g / max(1.0 - a, 0.02) for g, a in zip(gain, agree, strict=True)]
-        out.append(Evidence(claim, marks, agree, gain, weakest, [None] * len(passages)))
+        known: list[list[str] | None] = [gone.get(j + 1) for j in range(len(passages))]
+        out.append(Evidence(claim, marks, agree, gain, weakest, known, name_gain))
     return out
 
 

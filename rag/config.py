@@ -66,10 +66,12 @@ class Settings:
     # the USE similarity an answer sentence needs with the best sentence of the passage it
     # cites; how much leaving out one of its phrases may raise that (as a share of what is
     # left to 1: more means the passage does not say that phrase); and by how much another
-    # retrieved passage must match better for the citation to count as wrong.
-    support_threshold: float = 0.475
+    # retrieved passage must match better for the citation to count as wrong; and how much
+    # leaving out a name the passage lacks may raise it (a translated name lowers it).
+    support_threshold: float = 0.675
     support_phrase: float = 0.3
     support_margin: float = 0.025
+    support_name: float = 0.0
     max_chunk_chars: int = 600
     max_file_bytes: int = 20_000_000
     max_question_chars: int = 2_000
