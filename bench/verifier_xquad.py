@@ -183,7 +183,7 @@ def evidence(cases: list[dict[str, Any]], emb: Any, names: float) -> dict[str, A
     from rag.citations import gather, missing_names, strip_markers
     from rag.types import Passage
 
-    meta, agree, phrase, named, evs_all = [], [], [], [], []
+    meta, agree, phrase, named = [], [], [], []
     for case in cases:
         passages = [Passage(**p) for p in case["passages"]]
         scripted = answers(case)
@@ -191,7 +191,6 @@ def evidence(cases: list[dict[str, Any]], emb: Any, names: float) -> dict[str, A
         cites = [[n] for _, n in scripted.values()]
         evs = gather(claims, cites, passages, emb, case["contexts"], names)
         for kind, ev in zip(scripted, evs, strict=True):
-            evs_all.append(ev)
             pad = 5 - len(passages)
             meta.append(
                 {
@@ -217,10 +216,6 @@ def evidence(cases: list[dict[str, Any]], emb: Any, names: float) -> dict[str, A
                 ]
                 + [[True, True, 9.0]] * pad
             )
-    import pickle
-
-    detail = Path(tempfile.gettempdir()) / "kaynak-verifier-xquad-evidence.pkl"
-    detail.write_bytes(pickle.dumps({"meta": meta, "evs": evs_all, "named": named}))
     return {
         "meta": meta,
         "agree": np.array(agree),
