@@ -277,8 +277,11 @@ def format_answer(answer: Answer) -> str:
             where = c.url or c.path
             lines.append(f"[{c.n}] {c.title}" + (f" — {where}" if where else ""))
             lines.append(f"    “{' '.join(c.quote.split())}” (characters {c.start}–{c.end})")
-    for d in answer.dropped:
-        lines.append(f"(removed, unsupported: {d.sentence!r}: {d.reason})")
+    if answer.dropped:
+        n = len(answer.dropped)
+        lines.append("")
+        lines.append(f"Removed ({n} sentence{'s' if n > 1 else ''} the sources do not support):")
+        lines += [f"  - “{d.sentence}”: {d.reason}" for d in answer.dropped]
     return "\n".join(lines)
 
 
@@ -310,7 +313,7 @@ def _chat(bot, k: int | None) -> int:  # type: ignore[no-untyped-def]
             if answer.note:
                 print(f"\n(note: {answer.note})")
             print()
-            if answer.citations:
+            if answer.citations or answer.dropped:
                 sources = format_answer(replace(answer, note=""))  # the note is printed above
                 print(sources.split(answer.text, 1)[1].lstrip("\n"))
             history.append((question, answer.text))

@@ -61,10 +61,17 @@ class Settings:
     # score (bench/fit_decisions.py, xquad-dev).
     answer_margin: float = 0.15
     max_answer_passages: int = 3
-    # Minimum similarity between an answer sentence and the passage it cites.
-    # Calibrated: bench/verifier.py on bench/verifier_pairs.jsonl (70 labelled pairs): the
-    # middle of the flat 0.30-0.40 precision range.
-    support_threshold: float = 0.35
+    # The citation check (rag/citations.py), fitted by bench/verifier_xquad.py on XQuAD-dev
+    # (674 questions, English and Turkish claims; GroupKFold by article; docs/benchmarks.md):
+    # the USE similarity an answer sentence needs with the best sentence of the passage it
+    # cites; how much leaving out one of its phrases may raise that (as a share of what is
+    # left to 1: more means the passage does not say that phrase); and by how much another
+    # retrieved passage must match better for the citation to count as wrong; and how much
+    # leaving out a name the passage lacks may raise it (a translated name lowers it).
+    support_threshold: float = 0.675
+    support_phrase: float = 0.3
+    support_margin: float = 0.025
+    support_name: float = 0.0
     max_chunk_chars: int = 600
     max_file_bytes: int = 20_000_000
     max_question_chars: int = 2_000

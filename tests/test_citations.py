@@ -32,27 +32,37 @@ def test_markers_are_parsed_in_every_common_form():
 
 def test_supported_cross_lingual_sentence_is_kept_and_renumbered(emb):
     out = verify(
-        "Yoshimasa Hayashi met her in Tokyo [2].", [_p(EIGHT), _p(HAYASHI, 500)], emb, 0.35
+        "She met her Japanese counterpart Yoshimasa Hayashi in Tokyo and adopted an action plan to strengthen cooperation on defence and economic security [2].",
+        [_p(EIGHT), _p(HAYASHI, 500)],
+        emb,
     )
-    assert out.text == "Yoshimasa Hayashi met her in Tokyo [1]."
+    assert (
+        out.text
+        == "She met her Japanese counterpart Yoshimasa Hayashi in Tokyo and adopted an action plan to strengthen cooperation on defence and economic security [1]."
+    )
     assert [c.quote for c in out.citations] == [HAYASHI] and out.citations[0].start == 500
     assert out.dropped == []
 
 
 def test_out_of_range_markers_and_uncited_sentences_are_dropped(emb):
-    out = verify(
-        "Joly met Hayashi in Tokyo [7]. Japan is an island nation.", [_p(HAYASHI)], emb, 0.35
-    )
+    out = verify("Joly met Hayashi in Tokyo [7]. Japan is an island nation.", [_p(HAYASHI)], emb)
     assert out.text == "" and out.citations == []
     reasons = [d.reason for d in out.dropped]
     assert "cites [7], which is not one of the sources" in reasons and "cites no source" in reasons
 
 
-def test_true_claim_with_the_wrong_citation_is_dropped(emb):
-    claim = "The ministers adopted an action plan on defence and economic security [1]."
-    assert verify(claim.replace("[1]", "[2]"), [_p(EIGHT), _p(HAYASHI)], emb, 0.35).citations
-    out = verify(claim, [_p(EIGHT), _p(HAYASHI)], emb, 0.35)
-    assert out.citations == [] and "does not say this" in out.dropped[0].reason
+def test_true_claim_with_the_wrong_citation_moves_to_the_source_that_says_it(emb):
+    claim = (
+        "She met her Japanese counterpart Yoshimasa Hayashi in Tokyo and adopted an action "
+        "plan to strengthen cooperation on defence and economic security [1]."
+    )
+    right = verify(claim.replace("[1]", "[2]"), [_p(EIGHT), _p(HAYASHI, 500)], emb)
+    assert right.text == claim and right.citations[0].start == 500
+    moved = verify(claim, [_p(EIGHT), _p(HAYASHI, 500)], emb)
+    assert moved.text == claim and moved.citations[0].start == 500, moved
+    # with only the wrong passage to cite, it is dropped
+    alone = verify(claim, [_p(EIGHT)], emb)
+    assert alone.citations == [] and alone.dropped
 
 
 def test_invented_person_and_invented_number_are_dropped(emb):
@@ -60,7 +70,6 @@ def test_invented_person_and_invented_number_are_dropped(emb):
         "Hayashi met Justin Trudeau in Tokyo [1]. Japan has such agreements with 12 countries [2].",
         [_p(HAYASHI), _p(EIGHT)],
         emb,
-        0.35,
     )
     assert out.citations == []
     assert [d.reason for d in out.dropped] == [
@@ -74,7 +83,7 @@ def test_names_may_come_from_the_text_around_the_passage(emb):
     claim = "Melanie Joly met her counterpart Yoshimasa Hayashi in Tokyo [1]."
     out = verify(claim, [_p(HAYASHI)], emb, 0.35, contexts=[before + HAYASHI])
     assert out.text == claim
-    out = verify(claim, [_p(HAYASHI)], emb, 0.35)
+    out = verify(claim, [_p(HAYASHI)], emb)
     assert out.dropped[0].reason == "Melanie Joly not found in the cited source"
 
 
@@ -102,14 +111,16 @@ def _bot(home, *responses: str) -> Assistant:
 def test_llm_answer_is_verified_and_streamed(corpus_home):
     bot = _bot(
         corpus_home,
-        "Joly met her Japanese counterpart Yoshimasa Hayashi in Tokyo [1]. She also met Justin Trudeau [1].",
+        "She met her Japanese counterpart Yoshimasa Hayashi in Tokyo and adopted an action plan "
+        "to strengthen cooperation on defence and economic security [1]. She also met Justin "
+        "Trudeau [1].",
     )
     events = list(bot.stream("Who did Joly meet in Tokyo?"))
     streamed = "".join(e for e in events if isinstance(e, str))
     answer = events[-1]
     assert "Justin Trudeau" in streamed  # the model's words streamed as they came
     assert answer.answerer == "llm"
-    assert answer.text == "Joly met her Japanese counterpart Yoshimasa Hayashi in Tokyo [1]."
+    assert answer.text.startswith("She met her Japanese counterpart Yoshimasa Hayashi")
     assert "Yoshimasa Hayashi" in answer.citations[0].quote
     assert answer.dropped[0].reason == "Justin Trudeau not found in the cited source"
 
@@ -155,3 +166,108 @@ def test_injected_instructions_in_a_source_change_nothing(tmp_path):
     from rag.citations import parse_markers
 
     assert sorted(set(parse_markers(quoted.text))) == [c.n for c in quoted.citations]
+
+
+# Fluent English a model writes about the Turkish article, one passage per sentence of it.
+FIVE_EYES = "Kanada, Avustralya, Yeni Zelanda, Birleşik Krallık ve Amerika Birleşik Devletleri’ni içeren Five Eyes istihbarat ittifakının bir parçasıdır."
+KISHIDA = "Enerji arzı kıtlığı ve artan hizmet maliyetleri ve 2050 karbon nötrlük hedefine ulaşma baskısı, Kishida hükümetini, 2011 Fukushima felaketinden sonra birçok Japon nükleer santralinin kapatılmasından yıllar sonra atom enerjisine daha fazla vurgu yapmaya sevk etti."
+TALKS = "Kanada ve Japonya, iki ülke Çin ve Rusya’dan gelen artan tehditlere karşı koymaya çalışırken, askeri istihbarat paylaşımını amaçlayan müzakereler başlattı."
+SOURCES = [_p(TALKS, 0), _p(HAYASHI, 300), _p(EIGHT, 700), _p(FIVE_EYES, 900), _p(KISHIDA, 1200)]
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "Canada and Japan have begun talks on sharing military intelligence as both countries try to counter growing threats from China and Russia [1].",
+        "Japan has similar intelligence-sharing agreements with eight countries, including NATO, Australia and South Korea [3].",
+        "Canada is part of the Five Eyes intelligence alliance with Australia, New Zealand, the United Kingdom and the United States [4].",
+        "Pressure to reach its 2050 carbon neutrality goal pushed the Kishida government to put more emphasis on nuclear power, years after the 2011 Fukushima disaster closed many Japanese plants [5].",
+    ],
+)
+def test_fluent_true_english_claims_about_turkish_sources_are_kept(emb, claim):
+    out = verify(claim, SOURCES, emb)
+    assert out.dropped == [] and len(out.citations) == 1, out.dropped
+
+
+@pytest.mark.parametrize(
+    ("claim", "why"),
+    [
+        # a swapped year
+        (
+            "Pressure to reach its 2040 carbon neutrality goal pushed the Kishida government to put more emphasis on nuclear power, years after the 2011 Fukushima disaster closed many Japanese plants [5].",
+            "2040",
+        ),
+        (
+            "Pressure to reach its 2050 carbon neutrality goal pushed the Kishida government to put more emphasis on nuclear power, years after the 1986 Chernobyl disaster closed many Japanese plants [5].",
+            "Chernobyl",
+        ),
+        # a swapped number and a swapped name
+        (
+            "Japan has similar intelligence-sharing agreements with five countries, including the United States, Australia, Britain, India and South Korea [3].",
+            "5",
+        ),
+        (
+            "Canada is part of the Five Eyes intelligence alliance with Australia, New Zealand, the United Kingdom and France [4].",
+            "France",
+        ),
+        ("Joly met her Japanese counterpart Fumio Kishida in Tokyo [2].", "Fumio Kishida"),
+    ],
+)
+def test_swapped_dates_numbers_and_names_are_dropped(emb, claim, why):
+    out = verify(claim, SOURCES, emb)
+    # dropped for the swapped fact itself, or because the sentence no longer agrees enough
+    reason = out.dropped[0].reason
+    assert out.citations == [] and (why in reason or "does not say this" in reason), out
+
+
+def test_a_true_claim_citing_a_passage_about_something_else_is_not_kept_there(emb):
+    claim = "Japan has similar intelligence-sharing agreements with eight countries, including India and South Korea [4]."
+    out = verify(claim, SOURCES, emb)
+    # moved to the passage that says it ([3] of the sources, [1] once renumbered), or dropped
+    assert all(c.quote == EIGHT for c in out.citations), out
+
+
+def test_an_unrelated_true_sentence_is_dropped(emb):
+    out = verify(
+        "The Panthers defense gave up just 308 points in the regular season [3].", SOURCES, emb
+    )
+    assert out.citations == []
+
+
+def test_the_model_path_drops_a_swapped_name_and_says_why(corpus_home):
+    bot = _bot(
+        corpus_home,
+        "Canada and Japan have begun talks on sharing military intelligence as both countries "
+        "try to counter growing threats from China and Russia [1]. Joly signed the plan with "
+        "Prime Minister Justin Trudeau in Tokyo [1].",
+    )
+    answer = bot.ask("What did Canada and Japan start?")
+    assert answer.answerer == "llm" and "Trudeau" not in answer.text
+    assert "military intelligence" in answer.text
+    assert [d.sentence for d in answer.dropped] == [
+        "Joly signed the plan with Prime Minister Justin Trudeau in Tokyo."
+    ]
+    assert (
+        "Justin Trudeau" in answer.dropped[0].reason or "does not say" in answer.dropped[0].reason
+    )
+
+
+def test_the_page_and_the_command_say_what_was_removed_and_why():
+    from rag.cli import format_answer
+    from rag.types import Answer, DroppedSentence
+    from ui.app import render_dropped
+
+    answer = Answer(
+        question="q",
+        text="Joly met Hayashi [1].",
+        dropped=[
+            DroppedSentence("Joly met <b>Trudeau</b>.", "Trudeau not found in the cited source")
+        ],
+    )
+    page = render_dropped(answer)
+    assert page.count("<details") == 1 and "1 sentence removed" in page
+    assert "&lt;b&gt;Trudeau&lt;/b&gt;" in page and "not found in the cited source" in page
+    assert render_dropped(Answer(question="q", text="x")) == ""
+    printed = format_answer(answer)
+    assert "Removed (1 sentence" in printed and "Trudeau not found in the cited source" in printed
+    assert answer.to_dict()["dropped"][0]["reason"] == "Trudeau not found in the cited source"

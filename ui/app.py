@@ -49,6 +49,21 @@ def render_note(answer: Answer) -> str:
     return f'\n\n<span class="note">ⓘ {html.escape(answer.note)}</span>'
 
 
+def render_dropped(answer: Answer) -> str:
+    """A note that the answer was trimmed, with each removed sentence and why, collapsed."""
+    if not answer.dropped:
+        return ""
+    n = len(answer.dropped)
+    items = "".join(
+        f"<li>“{html.escape(d.sentence)}” — {html.escape(d.reason)}</li>" for d in answer.dropped
+    )
+    return (
+        f'\n\n<details class="dropped"><summary>{n} sentence{"s" if n > 1 else ""} removed: '
+        f"the cited sources do not support {'them' if n > 1 else 'it'}</summary>"
+        f"<ul>{items}</ul></details>"
+    )
+
+
 def render_sources(answer: Answer | None, source_text: Any = None) -> str:
     if answer is None:
         return (
@@ -207,10 +222,8 @@ def build_app(bot: Assistant) -> gr.Blocks:
                 yield messages, turns, gr.update(), ""
                 return
             assert answer is not None
-            messages[-1] = {
-                "role": "assistant",
-                "content": render_answer(answer.text) + render_note(answer),
-            }
+            content = render_answer(answer.text) + render_note(answer) + render_dropped(answer)
+            messages[-1] = {"role": "assistant", "content": content}
             turns = [*turns, (message, answer.text)]
             yield messages, turns, render_sources(answer, bot.source_text), ""
 
