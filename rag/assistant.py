@@ -13,7 +13,7 @@ from langchain_core.language_models import BaseChatModel
 
 from rag import answering
 from rag.chat import History, standalone_question
-from rag.citations import verify
+from rag.citations import Check, verify
 from rag.config import Settings
 from rag.embeddings import load_embeddings
 from rag.ingest import ProgressFn, ingest
@@ -260,9 +260,9 @@ class Assistant:
                 raw,
                 base.passages,
                 self.embeddings,
-                self.settings.support_threshold,
-                base.language,
+                language=base.language,
                 contexts=[self._context(p) for p in base.passages],
+                check=Check.from_settings(self.settings),
             )
             if checked.citations:
                 yield replace(
