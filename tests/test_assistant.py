@@ -10,7 +10,8 @@ ANSWERABLE = [
     "en-why-talks", "en-ministry-timeline", "en-exercises", "en-energy", "en-nuclear-tech",
     "en-why-nuclear", "en-twitter", "en-fukushima", "tr-joly-said", "tr-met-tokyo", "tr-energy",
 ]  # fmt: skip
-UNANSWERABLE = ["un-trudeau", "un-world-cup", "un-population", "un-germany-tr"]
+# (tests/test_questions.py asks every question of the set, with today's misses as xfails)
+UNANSWERABLE = ["un-trudeau", "un-world-cup"]
 
 
 def _item(questions, qid):
