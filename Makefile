@@ -37,12 +37,14 @@ bench-quick: setup-dev
 	$(PY) bench/bench_baseline.py
 	$(PY) bench/render.py
 
-# Hours on 2 cores (the 100k-chunk scale run). scale, xquad and verifier still write their own
-# JSON to bench/out/ until they are ported to write_result (bench/_common.py).
+# Hours on 2 cores (the 100k-chunk scale run). fit_decisions refits rag/abstain.json on
+# xquad-dev and reports its out-of-fold numbers (review the diff before committing it).
 bench: setup-dev
 	$(PY) bench/bench_baseline.py
 	$(PY) bench/verifier.py
 	$(PY) bench/xquad.py
+	$(PY) bench/fit_decisions.py
+	$(PY) bench/verifier_xquad.py --before
 	$(PY) bench/scale.py --sizes 1000,10000,100000
 	$(PY) bench/render.py
 
