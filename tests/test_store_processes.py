@@ -84,7 +84,7 @@ def test_kill_9_of_an_ingest_while_the_page_answers_then_a_rerun_repairs(page, t
     folder = tmp_path / "docs"
     _reports(folder, 0, 300, words="lighthouse keeper Solveig Aune")
     proc = subprocess.Popen(
-        [str(BIN / "kaynak"), "ingest", str(folder)],
+        [str(BIN / "kaynak"), "ingest", "--vectors-later", str(folder)],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -106,7 +106,9 @@ def test_kill_9_of_an_ingest_while_the_page_answers_then_a_rerun_repairs(page, t
 
     text, sources = ask_page(client, "Who did Joly meet in Tokyo?")
     assert "Hayashi" in sources, text
-    rerun = run_kaynak("ingest", "--wait", "5", str(folder), env=env, timeout=600)
+    rerun = run_kaynak(
+        "ingest", "--vectors-later", "--wait", "5", str(folder), env=env, timeout=600
+    )
     assert rerun.returncode == 0, rerun.stderr  # the lock died with the killed process
     text, sources = _answered_within(client, "Which report mentions Solveig Aune?", "Aune", 8)
     assert "[1]" in text and "Aune" in sources, text
@@ -129,7 +131,7 @@ def test_two_ingests_at_once_on_overlapping_folders(tmp_path):
     env = kaynak_env(tmp_path / "home", KAYNAK_PROGRESS="0")
     procs = [
         subprocess.Popen(
-            [str(BIN / "kaynak"), "ingest", str(folder)],
+            [str(BIN / "kaynak"), "ingest", "--vectors-later", str(folder)],
             env=env,
             cwd=ROOT,
             stdout=subprocess.PIPE,
