@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag.config import Settings
+from rag.embeddings import normalise
 from rag.text import detect_language, mentions, name_words, names_and_numbers, number_values, tokens
 
 if TYPE_CHECKING:
@@ -48,6 +51,7 @@ NAME_PASSAGES = 5
 # Multilingual (USE) similarity at which two names are taken for translations of each other
 # (India/Hindistan, Germany/Almanya); calibrated in bench/verifier.py on hand-labelled pairs.
 NAME_SIMILARITY = 0.67
+NAME_CACHE = 50_000
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,9 @@ class Decider:
         self.store = store
         self.settings = settings
         self.model = model
+        self._lock = threading.Lock()
+        self._texts: dict[str, str] = {}  # doc_id -> source text, until the documents change
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # name -> unit vector
 
     def features(
         self, question: str, ranked: Sequence[Scored], lexical: LexicalIndex
@@ -157,24 +164,47 @@ class Decider:
             candidates = sorted(
                 {n for text in contexts for n in names_and_numbers(text) if not n.isdigit()}
             )
-            translated = _translations(self.store, words_only, candidates)
+            translated = self._translations(words_only, candidates)
             missing = [n for n in missing if n not in translated]
         return missing
 
     def _context(self, scored: Scored, before: int = 400, after: int = 150) -> str:
         """The passage with the text around it in its source (names often come before)."""
         meta = scored.hit.metadata
-        text = self.store.source_text(str(meta.get("doc_id", ""))) or scored.hit.text
+        doc_id = str(meta.get("doc_id", ""))
+        with self._lock:
+            text = self._texts.get(doc_id)
+        if text is None:
+            text = self.store.source_text(doc_id) or scored.hit.text
+            with self._lock:
+                self._texts[doc_id] = text
         start, end = int(meta.get("start", 0)), int(meta.get("end", 0))
         return text[max(0, start - before) : end + after]
 
+    def forget(self) -> None:
+        """Drop the cached source texts (the documents changed)."""
+        with self._lock:
+            self._texts.clear()
 
-def _translations(store: Store, names: list[str], candidates: list[str]) -> set[str]:
-    """The `names` that are translations of one of `candidates` (multilingual similarity)."""
-    if not names or not candidates:
-        return set()
-    sim = store.embeddings.similarity(names, candidates)
-    return {n for n, row in zip(names, sim, strict=True) if float(row.max()) >= NAME_SIMILARITY}
+    def _translations(self, names: list[str], candidates: list[str]) -> set[str]:
+        """The `names` that are translations of one of `candidates` (multilingual similarity
+        of the names alone; their vectors are kept, as names recur from question to question)."""
+        if not names or not candidates:
+            return set()
+        with self._lock:
+            todo = [t for t in dict.fromkeys(names + candidates) if t not in self._vectors]
+        if todo:
+            vectors = self.store.embeddings.embed_documents(todo)
+            with self._lock:
+                for text, vec in zip(todo, vectors, strict=True):
+                    self._vectors[text] = normalise(np.asarray([vec], dtype=np.float32))[0]
+                while len(self._vectors) > NAME_CACHE:
+                    self._vectors.popitem(last=False)
+        with self._lock:
+            a = np.stack([self._vectors[n] for n in names])
+            b = np.stack([self._vectors[c] for c in candidates])
+        sim = a @ b.T
+        return {n for n, row in zip(names, sim, strict=True) if float(row.max()) >= NAME_SIMILARITY}
 
 
 def fitted_model_info(path: Path = MODEL_FILE) -> dict[str, Any]:

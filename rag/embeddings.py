@@ -25,7 +25,7 @@ class KaynakEmbeddings(Embeddings):
         """Cosine similarity matrix between texts `a` (as queries) and `b` (as documents)."""
         qa = np.asarray([self.embed_query(t) for t in a], dtype=np.float32)
         db = np.asarray(self.embed_documents(b), dtype=np.float32)
-        return _normalise(qa) @ _normalise(db).T
+        return normalise(qa) @ normalise(db).T
 
 
 def cosine(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
@@ -34,7 +34,8 @@ def cosine(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> 
     return float(va @ vb / (np.linalg.norm(va) * np.linalg.norm(vb) + 1e-12))
 
 
-def _normalise(x: np.ndarray) -> np.ndarray:
+def normalise(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length."""
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.maximum(norms, 1e-12)
 
@@ -98,13 +99,13 @@ class E5Embeddings(KaynakEmbeddings):
         with self._lock:
             for i in range(0, len(texts), self.batch_size):
                 vecs = np.asarray(self._model.passage(texts[i : i + self.batch_size]))
-                out.extend(_normalise(vecs.astype(np.float32)).tolist())
+                out.extend(normalise(vecs.astype(np.float32)).tolist())
         return out
 
     def embed_query(self, text: str) -> list[float]:
         with self._lock:
             vec = np.asarray(self._model.query([text]), dtype=np.float32)
-        return _normalise(vec)[0].tolist()
+        return normalise(vec)[0].tolist()
 
 
 class SentenceTransformerEmbeddings(KaynakEmbeddings):

@@ -92,6 +92,7 @@ class Retriever:
         """The store changed: build the lexical index again from the current one (reading
         only new chunks), while the current one keeps serving other threads. Waits up to
         `wait` seconds for it (None: until it is ready)."""
+        self.decider.forget()
         with self._lock:
             current = self._lexical
         if current is None:
