@@ -34,11 +34,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import OUT, command_line, quiet_logs, write_json
+from _common import ROOT, quiet_logs, row, write_result
 from xquad import EN, TR, build
 
 CACHE = Path(tempfile.gettempdir()) / "kaynak-verifier-xquad-cases.json"
-KINDS = ("true", "swapped", "wrong", "unrelated")
+K = 5  # passages retrieved per question
+FOLDS = 5
+TARGETS = {"true": 0.9, "swapped": 0.05}  # the issue's goals for the kept rates
 
 
 def answer_kind(text: str) -> str:
@@ -98,7 +100,7 @@ def make_cases(limit: int | None) -> list[dict[str, Any]]:
                 sentence = sentence_at(context, at, lang) if at >= 0 else None
                 if not sentence or ans not in sentence:
                     continue
-                passages = bot.retrieve(item["question"], k=5)
+                passages = bot.retrieve(item["question"], k=K)
                 spans, _ = gold(item)
                 hold = [_overlaps(p.doc_id, p.start, p.end, spans) for p in passages]
                 if not any(hold):
@@ -191,12 +193,13 @@ def evidence(cases: list[dict[str, Any]], emb: Any, names: float) -> dict[str, A
         cites = [[n] for _, n in scripted.values()]
         evs = gather(claims, cites, passages, emb, case["contexts"], names)
         for kind, ev in zip(scripted, evs, strict=True):
-            pad = 5 - len(passages)
+            pad = K - len(passages)
             meta.append(
                 {
                     "kind": kind,
                     "language": case["language"],
                     "title": case["title"],
+                    "answer_kind": case["answer_kind"],
                     "cited": ev.cited[0] - 1,
                     "holds": [h - 1 for h in case["holds"]],
                 }
@@ -253,23 +256,19 @@ def outcomes(ev: dict[str, Any], check: Any, rows: Any = None) -> list[str]:
     return out
 
 
-def rates(meta: list[dict[str, Any]], got: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for lang in ("en", "tr"):
-        for kind in KINDS:
-            some = [
-                o
-                for m, o in zip(meta, got, strict=True)
-                if m["kind"] == kind and m["language"] == lang
-            ]
-            if some:
-                out[f"{lang}/{kind}"] = {
-                    "n": len(some),
-                    "kept": round(some.count("kept") / len(some), 3),
-                }
-                if kind == "wrong":
-                    out[f"{lang}/{kind}"]["moved"] = round(some.count("moved") / len(some), 3)
-    return out
+def rates(meta: list[dict[str, Any]], got: list[str], key: str = "kind") -> dict[str, Any]:
+    """Count and kept (and moved) rates of the outcomes `got` per "<language>_<meta[key]>"."""
+    groups: dict[str, list[str]] = {}
+    for m, o in zip(meta, got, strict=True):
+        groups.setdefault(f"{m['language']}_{m[key]}", []).append(o)
+
+    def share(some: list[str], what: str) -> float:
+        return round(some.count(what) / len(some), 3)
+
+    return {
+        g: {"n": len(some), "kept": share(some, "kept"), "moved": share(some, "moved")}
+        for g, some in groups.items()
+    }
 
 
 def objective(r: dict[str, Any]) -> float:
@@ -277,7 +276,7 @@ def objective(r: dict[str, Any]) -> float:
     true sentence lost (Kaynak then quotes the sources instead); unrelated claims never."""
 
     def worst(kind: str, f: Any) -> float:
-        return f(r[f"{lang}/{kind}"]["kept"] for lang in ("en", "tr") if f"{lang}/{kind}" in r)
+        return f(r[f"{lang}_{kind}"]["kept"] for lang in ("en", "tr") if f"{lang}_{kind}" in r)
 
     return (
         worst("true", min)
@@ -342,23 +341,23 @@ BEFORE = "6512948"  # the commit whose verifier the issue measured, with its thr
 BEFORE_THRESHOLD = 0.35
 
 
-def before(cases: list[dict[str, Any]], emb: Any, threshold: float) -> dict[str, Any]:
-    """The same probe through the verifier of commit BEFORE (read from git, not kept here)."""
+def old_citations() -> Any:
+    """rag/citations.py of commit BEFORE, read from git (not kept here)."""
     import subprocess
     import types
 
-    from rag.types import Passage
-
-    code = subprocess.run(
-        ["git", "show", f"{BEFORE}:rag/citations.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).parent,
-    ).stdout
+    git = ["git", "show", f"{BEFORE}:rag/citations.py"]
+    code = subprocess.run(git, capture_output=True, text=True, check=True, cwd=ROOT).stdout
     old = sys.modules["citations_before"] = types.ModuleType("citations_before")
     exec(compile(code, "citations_before.py", "exec"), old.__dict__)
-    meta, got = [], []
+    return old
+
+
+def before(cases: list[dict[str, Any]], emb: Any, threshold: float) -> dict[str, Any]:
+    """The same probe through the verifier of commit BEFORE."""
+    from rag.types import Passage
+
+    old, meta, got = old_citations(), [], []
     for case in cases:
         passages = [Passage(**p) for p in case["passages"]]
         for kind, (text, n) in answers(case).items():
@@ -366,14 +365,41 @@ def before(cases: list[dict[str, Any]], emb: Any, threshold: float) -> dict[str,
                 text, passages, emb, threshold, case["language"], contexts=case["contexts"]
             )
             meta.append({"kind": kind, "language": case["language"]})
-            kept = bool(out.citations)
-            right = n in case["holds"]
-            got.append("kept" if kept and (kind != "true" or right) else "dropped")
+            right = kind != "true" or n in case["holds"]
+            got.append("kept" if out.citations and right else "dropped")
     return rates(meta, got)
+
+
+LABELS = {
+    "true": "true sentence, right source",
+    "swapped": "answer swapped",
+    "wrong": "wrong source",
+    "unrelated": "unrelated sentence",
+}
+LANGUAGES = {"en": "English claims", "tr": "Turkish claims"}
+SWAPS = "answer swapped, kept by kind of answer"
+
+
+def rows_of(now: dict[str, Any], old: dict[str, Any]) -> list[dict[str, Any]]:
+    """Out-of-fold kept rates per language and kind, with the old check's as the baseline."""
+    out = []
+    for lang, group in LANGUAGES.items():
+        for kind, label in LABELS.items():
+            r, was = now.get(f"{lang}_{kind}"), old.get(f"{lang}_{kind}", {})
+            if r:
+                note = f"n={r['n']}"
+                out.append(row(f"{label}: kept", r["kept"], was.get("kept"), note, group))
+                if kind == "wrong":
+                    out.append(
+                        row(f"{label}: moved to the right one", r["moved"], None, note, group)
+                    )
+    return out
 
 
 def main() -> int:
     from dataclasses import asdict
+
+    import numpy as np
 
     from rag.citations import Check
     from rag.config import Settings
@@ -385,7 +411,6 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=None, help="questions per language (sample)")
     ap.add_argument("--refresh", action="store_true", help="retrieve again (ignore the cache)")
     ap.add_argument("--before", action="store_true", help=f"also run the verifier of {BEFORE}")
-    ap.add_argument("--out", default=str(OUT / "verifier_xquad.json"))
     args = ap.parse_args()
     quiet_logs()
     cases = load_cases(args.limit, args.refresh)
@@ -394,32 +419,39 @@ def main() -> int:
     configured = Check.from_settings(settings)
     ev = evidence(cases, emb, configured.names)
     meta = ev["meta"]
-    result: dict[str, Any] = {"command": command_line(), "questions": len(cases)}
-    if args.before:
-        result["before"] = before(cases, emb, BEFORE_THRESHOLD)
-    oof, fitted = cross_validate(ev, configured)
-    result["out_of_fold"] = rates(meta, oof)
-    result["fold_checks"] = [asdict(c) for c in fitted]
-    result["fitted_on_all"] = asdict(fit(ev, np.arange(len(meta)), configured))
-    result["configured"] = {
-        "check": asdict(configured),
-        "rates": rates(meta, outcomes(ev, configured)),
-    }
-    for key in ("before", "out_of_fold", "configured"):
-        if key not in result:
-            continue
-        table = result[key]["rates"] if key == "configured" else result[key]
-        print(f"\n{key}:")
-        for name, r in table.items():
-            print(f"  {name:<14} {r}")
-    print("\nfitted per fold:", result["fold_checks"])
-    print("fitted on all:", result["fitted_on_all"])
-    write_json(args.out, result)
-    print(f"wrote {args.out}")
+    old = before(cases, emb, BEFORE_THRESHOLD) if args.before else {}
+    oof, fitted = cross_validate(ev, configured, FOLDS)
+    now = rates(meta, oof)
+    swaps = [i for i, m in enumerate(meta) if m["kind"] == "swapped"]
+    by_answer = rates([meta[i] for i in swaps], [oof[i] for i in swaps], "answer_kind")
+    swap_rows = [
+        row(g[3:], r["kept"], note=f"n={r['n']}", group=f"{LANGUAGES[g[:2]]}: {SWAPS}")
+        for g, r in sorted(by_answer.items())
+    ]
+    write_result(
+        "verifier_xquad",
+        rows_of(now, old) + swap_rows,
+        baseline=f"before ({BEFORE})" if old else "",
+        note="kept rates out-of-fold (folds leave whole articles out)",
+        details={
+            "questions": len(cases),
+            "by_language": {lang: sum(c["language"] == lang for c in cases) for lang in LANGUAGES},
+            "k": K,
+            "folds": FOLDS,
+            "model": emb.model_id,
+            "before": {"commit": BEFORE, "threshold": BEFORE_THRESHOLD, "rates": old},
+            "out_of_fold": now,
+            "targets": TARGETS,
+            "configured": {
+                "check": asdict(configured),
+                "rates": rates(meta, outcomes(ev, configured)),
+            },
+            "fold_checks": [asdict(c) for c in fitted],
+            "fitted_on_all": asdict(fit(ev, np.arange(len(meta)), configured)),
+        },
+    )
     return 0
 
 
 if __name__ == "__main__":
-    import numpy as np
-
     raise SystemExit(main())
