@@ -67,6 +67,7 @@ def collect(bot: Any, sets: dict[str, Any]) -> list[dict[str, Any]]:
                     "answerable": item["answerable"],
                     "kind": item["kind"],
                     "ranked": ranked,
+                    "spans": spans,
                     "hit": np.array([_hits(r, spans) for r in ranked], dtype=bool),
                     "parts": np.array(
                         [[r.dense, r.e5 or 0.0, r.e5_context or 0.0, r.lexical] for r in ranked]
@@ -203,9 +204,7 @@ def main() -> int:
         for row in rows:
             ranked = bot.retriever.rank(row["question"])
             row["ranked"] = ranked
-            row["hit"] = np.array(
-                [_hits(r, _gold_spans(bot, sets, row)) for r in ranked], dtype=bool
-            )
+            row["hit"] = np.array([_hits(r, row["spans"]) for r in ranked], dtype=bool)
             values, _ = bot.retriever.decider.features(
                 row["question"], ranked, bot.retriever.lexical()
             )
@@ -341,20 +340,6 @@ def _result_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
         )
     )
     return rows
-
-
-def _gold_spans(bot: Any, sets: dict[str, Any], row: dict[str, Any]) -> list[tuple[str, int, int]]:
-    from rag.evaluate import _gold_locator
-
-    key = row["lang"]
-    if key not in _LOCATORS:
-        _LOCATORS[key] = _gold_locator(bot, sets[key])
-        _ITEMS[key] = {q["question"]: q for q in sets[key].questions}
-    return _LOCATORS[key](_ITEMS[key][row["question"]])[0]
-
-
-_LOCATORS: dict[str, Any] = {}
-_ITEMS: dict[str, dict[str, Any]] = {}
 
 
 def _outcomes(rows: list[dict[str, Any]], answer: np.ndarray) -> dict[str, Any]:
