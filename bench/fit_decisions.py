@@ -278,24 +278,9 @@ def _result_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     use = report["ranking"]["in_sample_ablation"]["use"]
     for lang, r in report["ranking"]["out_of_fold"].items():
-        rows.append(
-            result_row(
-                f"sentence recall@1 ({lang})",
-                round(r["recall@1"], 3),
-                round(use[lang][0], 3),
-                "",
-                "ranking, out-of-fold",
-            )
-        )
-        rows.append(
-            result_row(
-                f"MRR@5 ({lang})",
-                round(r["mrr@5"], 3),
-                round(use[lang][1], 3),
-                "",
-                "ranking, out-of-fold",
-            )
-        )
+        for i, (metric, key) in enumerate((("sentence recall@1", "recall@1"), ("MRR@5", "mrr@5"))):
+            value, base = round(r[key], 3), round(use[lang][i], 3)
+            rows.append(result_row(f"{metric} ({lang})", value, base, "", "ranking, out-of-fold"))
     for name, scores in report["ranking"]["in_sample_ablation"].items():
         for lang, (r1, mrr) in scores.items():
             rows.append(

@@ -32,7 +32,9 @@ def test_turkish_text_in_a_legacy_codepage_reads_as_turkish(tmp_path, codec, tex
 
 def test_markdown_in_windows_1254(tmp_path):
     path = tmp_path / "notlar.md"
-    path.write_bytes("# Toplantı\n\nŞirket yöneticisi Ayşe Işık, bütçeyi onayladı.".encode("cp1254"))
+    path.write_bytes(
+        "# Toplantı\n\nŞirket yöneticisi Ayşe Işık, bütçeyi onayladı.".encode("cp1254")
+    )
     doc = load(str(path), SETTINGS)
     assert "Ayşe Işık" in doc.text and doc.encoding == "cp1254"
 

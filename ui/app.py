@@ -292,7 +292,11 @@ def build_app(bot: Assistant) -> gr.Blocks:
             return (gr.update(), rows_shown) if rows == rows_shown else (rows, rows)
 
         gr.Timer(5).tick(
-            refresh_documents, [shown], [docs, shown], api_visibility="private", show_progress="hidden"
+            refresh_documents,
+            [shown],
+            [docs, shown],
+            api_visibility="private",
+            show_progress="hidden",
         )
     return app
 
