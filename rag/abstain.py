@@ -191,18 +191,22 @@ class Decider:
         of the names alone; their vectors are kept, as names recur from question to question)."""
         if not names or not candidates:
             return set()
+        wanted = list(dict.fromkeys(names + candidates))
         with self._lock:
-            todo = [t for t in dict.fromkeys(names + candidates) if t not in self._vectors]
+            known = {t: self._vectors[t] for t in wanted if t in self._vectors}
+            for t in known:
+                self._vectors.move_to_end(t)
+        todo = [t for t in wanted if t not in known]
         if todo:
             vectors = self.store.embeddings.embed_documents(todo)
+            fresh = normalise(np.asarray(vectors, dtype=np.float32))
+            known.update(zip(todo, fresh, strict=True))
             with self._lock:
-                for text, vec in zip(todo, vectors, strict=True):
-                    self._vectors[text] = normalise(np.asarray([vec], dtype=np.float32))[0]
+                self._vectors.update(zip(todo, fresh, strict=True))
                 while len(self._vectors) > NAME_CACHE:
                     self._vectors.popitem(last=False)
-        with self._lock:
-            a = np.stack([self._vectors[n] for n in names])
-            b = np.stack([self._vectors[c] for c in candidates])
+        a = np.stack([known[n] for n in names])
+        b = np.stack([known[c] for c in candidates])
         sim = a @ b.T
         return {n for n, row in zip(names, sim, strict=True) if float(row.max()) >= NAME_SIMILARITY}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -61,6 +62,8 @@ class Assistant:
         self._background: threading.Thread | None = None
         self._background_lock = threading.Lock()
         self._background_again = False
+        self._stopping = threading.Event()
+        self._exit_hook = False
 
     # --- sources ---------------------------------------------------------------------------
 
@@ -100,13 +103,16 @@ class Assistant:
         if self.retriever.relevance is None:
             return
         with self._background_lock:
-            if self._background is not None and self._background.is_alive():
+            if self._background is not None:
                 self._background_again = True  # new chunks arrived while it runs
                 return
             self._background = threading.Thread(
                 target=self._run_background, name="kaynak-e5-vectors", daemon=True
             )
             self._background.start()
+            if not self._exit_hook:  # stop between two batches, not in a write, at exit
+                atexit.register(self._stop_background)
+                self._exit_hook = True
 
     def _run_background(self) -> None:
         while True:
@@ -115,9 +121,16 @@ class Assistant:
             except Exception:  # the index stays searchable; the next ingest or start resumes
                 log.exception("computing e5 vectors in the background failed")
             with self._background_lock:
-                if not self._background_again:
+                if not self._background_again or self._stopping.is_set():
+                    self._background = None
                     return
                 self._background_again = False
+
+    def _stop_background(self) -> None:
+        self._stopping.set()
+        thread = self._background
+        if thread is not None:
+            thread.join(timeout=60)
 
     def complete_background(
         self, on_progress: BackfillProgress | None = None, wait: bool = True
@@ -125,13 +138,10 @@ class Assistant:
         """Compute every missing e5 vector now (resumable: what is stored stays stored)."""
         if self.retriever.relevance is None:
             return 0
-        if (
-            wait
-            and self._background is not None
-            and self._background is not threading.current_thread()
-        ):
-            self._background.join()
-        return self.retriever.relevance.backfill(on_progress)
+        thread = self._background
+        if wait and thread is not None and thread is not threading.current_thread():
+            thread.join()
+        return self.retriever.relevance.backfill(on_progress, stop=self._stopping)
 
     def background_progress(self) -> tuple[int, int] | None:
         """(chunks with e5 vectors, chunks), or None without a relevance model."""
@@ -160,6 +170,7 @@ class Assistant:
                 return False
             self.store.delete_document(doc_id)
         self.retriever.invalidate()
+        self.start_background()  # forgets the removed chunks' e5 vectors
         return True
 
     def source_text(self, doc_id: str) -> str:

@@ -213,7 +213,7 @@ def _complete_background(bot, quiet: bool = False) -> None:  # type: ignore[no-u
     """Compute the relevance model's vectors now, with a progress bar. The documents are
     already searchable; stopping here (Ctrl-C) is safe, and the next ingest or page resumes."""
     progress = bot.background_progress()
-    if progress is None or progress[0] >= progress[1]:
+    if progress is None:
         return
     from tqdm import tqdm
 
@@ -256,12 +256,17 @@ def _eval_squad(args: argparse.Namespace) -> int:
         print(f"kaynak: {exc}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="kaynak-eval-") as tmp:
-        overrides = {**_overrides(args), "home": str(Path(tmp) / "home")}
+        # a temporary index on disk, even when a Chroma server is configured
+        overrides = {**_overrides(args), "home": str(Path(tmp) / "home"), "chroma_url": ""}
         bot = Assistant(**overrides)
         squad.write_corpus(Path(tmp) / "corpus")
         bot.ingest([Path(tmp) / "corpus"], background=False)
         _complete_background(bot, quiet=args.json)
-        result = evaluate_squad(bot, squad)
+        try:
+            result = evaluate_squad(bot, squad)
+        except ValueError as exc:
+            print(f"kaynak: {exc}", file=sys.stderr)
+            return 2
     print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_report(result))
     return 0
 

@@ -113,18 +113,23 @@ class Relevance:
         total = self.store.count()
         return min(stored, total), total
 
-    def backfill(self, on_progress: BackfillProgress | None = None, batch: int = 8) -> int:
+    def backfill(
+        self,
+        on_progress: BackfillProgress | None = None,
+        batch: int = 8,
+        stop: threading.Event | None = None,
+    ) -> int:
         """Compute and store the e5 vectors the index lacks, and forget those of chunks that
         are gone. Returns how many chunks were embedded. Safe to stop at any point. Small
         batches: a question waits for the model at most one batch, and each batch takes the
         index's write lock only while it writes."""
         model = self.model.model_id
         with self._backfill_lock:
+            # stored ids first: a chunk another process adds meanwhile is not taken for stale
+            have = {side: set(self.store.side_ids(side, model)) for side in (ALONE, CONTEXT)}
             chunks = _in_document_order(self.store.iter_chunks())
             known = {cid for cid, _, _ in chunks}
-            have = {}
             for side in (ALONE, CONTEXT):
-                have[side] = set(self.store.side_ids(side, model))
                 stale = sorted(have[side] - known)
                 if stale:
                     with write_lock(self.store.settings, WAIT_FOR_WRITER, log.info):
@@ -134,6 +139,8 @@ class Relevance:
             if on_progress is not None:
                 on_progress(done, len(chunks))
             for i in range(0, len(todo), batch):
+                if stop is not None and stop.is_set():
+                    break
                 part = todo[i : i + batch]
                 ids = [cid for cid, _, _ in part]
                 alone = self.model.embed_documents([text for _, text, _ in part])
@@ -146,7 +153,7 @@ class Relevance:
                 done += len(part)
                 if on_progress is not None:
                     on_progress(done, len(chunks))
-            return len(todo)
+            return done - (len(chunks) - len(todo))
 
 
 def _in_document_order(

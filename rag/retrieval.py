@@ -148,7 +148,11 @@ class Retriever:
         unscored = [cid for cid in hits if cid not in dense]
         if unscored:
             vectors = self.store.vectors(unscored)
-            dense.update({cid: cosine(vectors[cid], query_vec) for cid in unscored})
+            for cid in unscored:  # one removed meanwhile is dropped
+                if cid in vectors:
+                    dense[cid] = cosine(vectors[cid], query_vec)
+                else:
+                    del hits[cid]
 
         if e5_query is None:
             scored = [

@@ -462,8 +462,8 @@ class Store:
 
     # --- side collections: another model's vectors of the chunks, keyed by chunk id ------
     # They are derived data: a side collection made by another model is dropped and filled
-    # again, and their writes do not bump the generation (a reader that misses a vector
-    # another process wrote computes it itself; one that trips on a stale id reopens).
+    # again. Their writes go through the same generation as the chunks', so that no process
+    # writes through an index that another process has changed under it.
 
     def _side(self, name: str, model_id: str) -> Any:
         side = self._sides.get(name)
@@ -474,11 +474,12 @@ class Store:
                 full, metadata=meta, embedding_function=None
             )
             if (side.metadata or {}).get("embedding_model") != model_id:
-                with self._lock:
-                    self.client.delete_collection(full)
-                    side = self.client.get_or_create_collection(
-                        full, metadata=meta, embedding_function=None
-                    )
+                # another model's vectors: derived data, made again (no store lock here: the
+                # callers hold the read gate, and a writer waits for readers under that lock)
+                self.client.delete_collection(full)
+                side = self.client.get_or_create_collection(
+                    full, metadata=meta, embedding_function=None
+                )
             self._sides[name] = side
         return side
 
@@ -528,12 +529,15 @@ class Store:
         upsert: dict[str, list[float]] | None = None,
         delete: Sequence[str] = (),
     ) -> None:
-        with self._lock, self._gate.read():
-            side = self._side(name, model_id)
-            if upsert:
-                side.upsert(ids=list(upsert), embeddings=list(upsert.values()))
-            for i in range(0, len(delete), 1000):
-                side.delete(ids=list(delete[i : i + 1000]))
+        with self._lock, self._reading():
+            try:
+                side = self._side(name, model_id)
+                if upsert:
+                    side.upsert(ids=list(upsert), embeddings=list(upsert.values()))
+                for i in range(0, len(delete), 1000):
+                    side.delete(ids=list(delete[i : i + 1000]))
+            finally:
+                self._bump_generation()
 
     def state(self) -> str:
         """Changes whenever the set of documents or their content changes."""
