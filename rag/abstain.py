@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -209,8 +209,3 @@ class Decider:
         b = np.stack([known[c] for c in candidates])
         sim = a @ b.T
         return {n for n, row in zip(names, sim, strict=True) if float(row.max()) >= NAME_SIMILARITY}
-
-
-def fitted_model_info(path: Path = MODEL_FILE) -> dict[str, Any]:
-    """What the committed model was fitted on, and its out-of-fold numbers."""
-    return dict(json.loads(path.read_text(encoding="utf-8")).get("fitted", {}))
