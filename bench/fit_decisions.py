@@ -30,13 +30,14 @@ from _common import row as result_row
 from xquad import DATA, build
 
 FOLDS = 6
-# Candidate weights (USE, e5 alone, e5 in context, lexical); the e5 weight is fixed at 2, as
-# only ratios matter for ranking.
+# Candidate weights (USE, e5 alone, e5 in context, lexical), one set for passages in the
+# question's language and one for the others; the e5 weight is fixed at 2, as only ratios
+# matter for ranking.
 GRID = {
     "weight_use": (0.0, 0.5, 1.0),
     "weight_e5": (2.0,),
     "weight_e5_context": (0.0, 1.0, 2.0, 3.0),
-    "weight_lexical": (0.0, 0.2, 0.4),
+    "weight_lexical": (0.0, 0.2, 0.5, 1.0, 1.5, 2.0, 3.0),
 }
 MARGINS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2)
 PRECISION_WEIGHT = 0.5
@@ -52,6 +53,7 @@ def _folds(groups: list[str]) -> list[np.ndarray]:
 def collect(bot: Any, sets: dict[str, Any]) -> list[dict[str, Any]]:
     """Per question: the candidates' components and whether each overlaps the gold answer."""
     from rag.evaluate import _gold_locator
+    from rag.text import detect_language
 
     rows = []
     for lang, squad in sets.items():
@@ -59,6 +61,7 @@ def collect(bot: Any, sets: dict[str, Any]) -> list[dict[str, Any]]:
         for item in squad.questions:
             spans, _ = gold(item)
             ranked = bot.retriever.rank(item["question"])
+            language = detect_language(item["question"])
             rows.append(
                 {
                     "lang": lang,
@@ -72,6 +75,9 @@ def collect(bot: Any, sets: dict[str, Any]) -> list[dict[str, Any]]:
                     "parts": np.array(
                         [[r.dense, r.e5 or 0.0, r.e5_context or 0.0, r.lexical] for r in ranked]
                     ),
+                    "same": np.array(
+                        [r.hit.metadata.get("language") == language for r in ranked], dtype=bool
+                    ),
                 }
             )
     return rows
@@ -82,8 +88,8 @@ def _hits(r: Any, spans: list[tuple[str, int, int]]) -> bool:
     return any(d == m.get("doc_id") and m["start"] < e and s < m["end"] for d, s, e in spans)
 
 
-def rank_quality(rows: list[dict[str, Any]], w: np.ndarray) -> tuple[float, float]:
-    """(recall@1, MRR@5) of answerable questions under weights `w`."""
+def rank_quality(rows: list[dict[str, Any]], w: dict[bool, np.ndarray]) -> tuple[float, float]:
+    """(recall@1, MRR@5) of answerable questions under weights `w` (by same language)."""
     r1, mrr = [], []
     for row in rows:
         if not row["answerable"] or not row["hit"].any():
@@ -91,25 +97,42 @@ def rank_quality(rows: list[dict[str, Any]], w: np.ndarray) -> tuple[float, floa
                 r1.append(0.0)
                 mrr.append(0.0)
             continue
-        order = np.argsort(-(row["parts"] @ w), kind="stable")[:5]
+        scores = np.where(row["same"], row["parts"] @ w[True], row["parts"] @ w[False])
+        order = np.argsort(-scores, kind="stable")[:5]
         rank = next((i + 1 for i, j in enumerate(order) if row["hit"][j]), None)
         r1.append(1.0 if rank == 1 else 0.0)
         mrr.append(1.0 / rank if rank else 0.0)
     return float(np.mean(r1)), float(np.mean(mrr))
 
 
-def fit_weights(rows: list[dict[str, Any]]) -> dict[str, float]:
-    best, best_mrr = None, -1.0
+def _best_vector(rows: list[dict[str, Any]]) -> np.ndarray:
+    best, best_mrr = np.array([v[0] for v in GRID.values()]), -1.0
     for values in itertools.product(*GRID.values()):
-        _, mrr = rank_quality(rows, np.array(values))
+        w = np.array(values)
+        _, mrr = rank_quality(rows, {True: w, False: w})
         if mrr > best_mrr:
-            best, best_mrr = values, mrr
-    assert best is not None
-    return dict(zip(GRID, best, strict=True))
+            best, best_mrr = w, mrr
+    return best
 
 
-def weights_vector(weights: dict[str, float]) -> np.ndarray:
-    return np.array([weights[name] for name in GRID])
+def fit_weights(rows: list[dict[str, Any]], one_set: bool = False) -> dict[bool, np.ndarray]:
+    """The grid's best weights by MRR@5, for each condition on the questions all of whose
+    candidates are in it (in XQuAD: Turkish questions same-language, English ones not);
+    `one_set`: a single set for both, fitted on every question."""
+    if one_set:
+        w = _best_vector(rows)
+        return {True: w, False: w}
+    return {
+        same: _best_vector([r for r in rows if (r["same"] == same).all()]) for same in (True, False)
+    }
+
+
+def weights_settings(w: dict[bool, np.ndarray]) -> dict[str, float]:
+    """The Settings fields of weights `w`."""
+    out = {}
+    for same, suffix in ((False, ""), (True, "_same")):
+        out.update({f"{name}{suffix}": float(v) for name, v in zip(GRID, w[same], strict=True)})
+    return out
 
 
 def fit_abstain(X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
@@ -168,7 +191,7 @@ def main() -> int:
             r1s, mrrs, n = [], [], 0
             for test in folds:
                 train = [rows[i] for i in range(len(rows)) if i not in set(test)]
-                w = weights_vector(fit_weights(train))
+                w = fit_weights(train)
                 part = [rows[i] for i in test if rows[i]["lang"] == lang]
                 count = sum(1 for r in part if r["answerable"])
                 if count:
@@ -177,20 +200,28 @@ def main() -> int:
                     mrrs.append(mrr * count)
                     n += count
             oof_rank[lang] = {"recall@1": sum(r1s) / n, "mrr@5": sum(mrrs) / n}
-        weights = fit_weights(rows)
-        single = {}
-        for name in ("use", "e5", "e5+context", "e5+context+use", "all"):
-            w = {
-                "use": [1, 0, 0, 0],
-                "e5": [0, 1, 0, 0],
-                "e5+context": [0, 2, weights["weight_e5_context"], 0],
-                "e5+context+use": [weights["weight_use"], 2, weights["weight_e5_context"], 0],
-                "all": list(weights_vector(weights)),
-            }[name]
-            single[name] = {
-                lang: rank_quality([r for r in rows if r["lang"] == lang], np.array(w, dtype=float))
+        fitted = fit_weights(rows)
+        weights = weights_settings(fitted)
+        one = fit_weights(rows, one_set=True)[True]
+        steps = {
+            "use": [1, 0, 0, 0],
+            "e5": [0, 1, 0, 0],
+            "e5+context": [0, 2, one[2], 0],
+            "e5+context+use": [one[0], 2, one[2], 0],
+            "e5+context+use+bm25": list(one),
+        }
+        single = {
+            name: {
+                lang: rank_quality(
+                    [r for r in rows if r["lang"] == lang], {True: np.array(v), False: np.array(v)}
+                )
                 for lang in sets
             }
+            for name, v in steps.items()
+        }
+        single["weights by language"] = {
+            lang: rank_quality([r for r in rows if r["lang"] == lang], fitted) for lang in sets
+        }
         report["ranking"] = {
             "weights": weights,
             "out_of_fold": oof_rank,

@@ -35,12 +35,18 @@ class Settings:
     # The question-passage model (multilingual e5) whose vectors are computed after ingest
     # (rag/relevance.py); "" ranks and decides by USE and lexical evidence alone.
     relevance_model: str = "e5"
-    # Ranking weights: USE, e5 (sentence alone, and after the sentence before it), lexical.
+    # Ranking weights: USE, e5 (sentence alone, and after the sentence before it), lexical;
+    # one set for a passage in another language than the question, one (`_same`) for a
+    # passage in the question's language, where shared words are real evidence.
     # Fitted by bench/fit_decisions.py on ../shared/datasets/xquad-dev, folds by article.
     weight_use: float = 0.5
     weight_e5: float = 2.0
     weight_e5_context: float = 3.0
-    weight_lexical: float = 0.2
+    weight_lexical: float = 0.0
+    weight_use_same: float = 0.0
+    weight_e5_same: float = 2.0
+    weight_e5_context_same: float = 3.0
+    weight_lexical_same: float = 1.5
     # Candidates without stored e5 vectors (just ingested) embedded on demand per question
     # (two e5 passes each, 20-35 passages/s): the best few by USE and lexical evidence.
     relevance_depth: int = 5
@@ -59,7 +65,7 @@ class Settings:
     lexical_weight: float = 0.3
     # Passages quoted after the first must score within this share of the best one's fused
     # score (bench/fit_decisions.py, xquad-dev).
-    answer_margin: float = 0.15
+    answer_margin: float = 0.1
     max_answer_passages: int = 3
     # The citation check (rag/citations.py), fitted by bench/verifier_xquad.py on XQuAD-dev
     # (674 questions, English and Turkish claims; GroupKFold by article; docs/benchmarks.md):
@@ -104,6 +110,18 @@ class Settings:
         settings = dataclasses.replace(self, **changes)
         settings.validate()
         return settings
+
+    def ranking_weights(self, same_language: bool) -> tuple[float, float, float, float]:
+        """(USE, e5, e5 in context, lexical) for a passage in (or not in) the question's
+        language."""
+        if same_language:
+            return (
+                self.weight_use_same,
+                self.weight_e5_same,
+                self.weight_e5_context_same,
+                self.weight_lexical_same,
+            )
+        return self.weight_use, self.weight_e5, self.weight_e5_context, self.weight_lexical
 
     def validate(self) -> None:
         if self.k < 1 or self.k > 100:

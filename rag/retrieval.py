@@ -28,7 +28,7 @@ from rag.embeddings import cosine
 from rag.lexical import LexicalIndex
 from rag.relevance import Relevance
 from rag.store import Hit, Store
-from rag.text import stems
+from rag.text import detect_language, stems
 from rag.types import Passage
 
 
@@ -127,7 +127,8 @@ class Retriever:
 
         Candidates: the nearest chunks by USE and by e5, and the best lexical matches. Score:
         a weighted sum of USE similarity, e5 similarity of the sentence alone and in context,
-        and lexical evidence, with weights fitted on XQuAD (bench/fit_decisions.py)."""
+        and lexical evidence, with weights fitted on XQuAD (bench/fit_decisions.py): one set
+        for passages in the question's language, one for the others."""
         self.refresh_if_stale()
         s = self.settings
         query_vec = np.asarray(self.store.embeddings.embed_query(question), dtype=np.float32)
@@ -160,12 +161,13 @@ class Retriever:
                 for c, h in hits.items()
             ]
         else:
-            scored = self._fuse(hits, dense, lexical, e5_query)
+            scored = self._fuse(question, hits, dense, lexical, e5_query)
         scored.sort(key=lambda x: -x.score)
         return _drop_near_duplicates(scored)
 
     def _fuse(
         self,
+        question: str,
         hits: dict[str, Hit],
         dense: dict[str, float],
         lexical: dict[str, float],
@@ -173,7 +175,11 @@ class Retriever:
     ) -> list[Scored]:
         assert self.relevance is not None
         s = self.settings
-        partial = {c: s.weight_use * dense[c] + s.weight_lexical * lexical[c] for c in hits}
+        language = detect_language(question)
+        weights = {
+            c: s.ranking_weights(h.metadata.get("language") == language) for c, h in hits.items()
+        }
+        partial = {c: weights[c][0] * dense[c] + weights[c][3] * lexical[c] for c in hits}
         # Chunks whose e5 vectors are not stored yet (just ingested): embed the few best now.
         on_demand = set(sorted(hits, key=lambda c: -partial[c])[: s.relevance_depth])
         e5 = self.relevance.scores(e5_query, list(hits.values()), on_demand)
@@ -181,7 +187,7 @@ class Retriever:
         scored = []
         for c, h in hits.items():
             alone, context = e5.get(c, (floor, floor))
-            score = partial[c] + s.weight_e5 * alone + s.weight_e5_context * context
+            score = partial[c] + weights[c][1] * alone + weights[c][2] * context
             scored.append(Scored(h, dense[c], lexical[c], round(score, 6), alone, context))
         return scored
 

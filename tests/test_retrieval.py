@@ -55,6 +55,27 @@ def test_langchain_retriever_interface(bot):
     assert docs[0].metadata["doc_id"] and docs[0].metadata["end"] > docs[0].metadata["start"]
 
 
+
+def _scores(bot, question: str, **weights: float) -> dict[str, float]:
+    from rag.retrieval import Retriever
+
+    retriever = Retriever(bot.store, bot.settings.replace(**weights))
+    return {s.hit.chunk_id: s.score for s in retriever.rank(question)}
+
+
+def test_same_language_weights_rank_passages_in_the_questions_language_only(bot):
+    """The article is Turkish: a Turkish question is ranked by the `_same` weights, an
+    English one by the others, and each set leaves the other kind of question alone."""
+    turkish, english = "Joly Tokyo'da kiminle görüştü?", "Who did Joly meet in Tokyo?"
+    base = _scores(bot, turkish)
+    louder = _scores(bot, turkish, weight_lexical_same=bot.settings.weight_lexical_same + 10)
+    assert max(louder[c] - base[c] for c in base) > 0.2  # shared words now count for more
+    assert _scores(bot, turkish, weight_lexical=9.0, weight_use=9.0) == base
+    base = _scores(bot, english)
+    assert _scores(bot, english, weight_lexical_same=9.0, weight_use_same=9.0) == base
+    assert _scores(bot, english, weight_use=bot.settings.weight_use + 1) != base
+
+
 # --- questions that cannot be searched as they are ------------------------------------
 
 
