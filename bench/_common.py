@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -18,16 +17,14 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from harness import ROOT  # also puts the repository root on sys.path
 
-from rag.config import OFFLINE_ENV  # noqa: E402
+from rag.config import OFFLINE_ENV
 
 os.environ.update(OFFLINE_ENV)
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
+BENCH = ROOT / "bench"
 OUT = BENCH / "out"  # scratch: generated corpora, temporary files (not in git)
 RESULTS = BENCH / "results"  # one JSON file per benchmark (in git; docs are built from them)
 CORPUS = ROOT / "corpus"
@@ -59,23 +56,10 @@ def timed_ms(fn: Callable[[], Any]) -> tuple[float, Any]:
     return (time.perf_counter() - started) * 1000.0, result
 
 
-def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
-    """Peak resident set size so far (ru_maxrss is in KiB on Linux, bytes on macOS)."""
-    return round(
-        resource.getrusage(who).ru_maxrss * (1 if sys.platform == "darwin" else 1024) / 2**20, 1
-    )
-
-
 def dir_size(path: str | Path) -> dict[str, float]:
     """Files under `path` and the sum of their sizes in MB."""
     sizes = [f.stat().st_size for f in Path(path).rglob("*") if f.is_file()]
     return {"files": len(sizes), "apparent_mb": round(sum(sizes) / 1e6, 2)}
-
-
-def ratio(a: float | None, b: float | None) -> float | None:
-    if a is None or b is None or b == 0:
-        return None
-    return round(a / b, 3)
 
 
 # --- questions and scoring -------------------------------------------------------------------
@@ -137,10 +121,6 @@ def source_files(folder: str | Path) -> list[str]:
     return [s for s in iter_sources([folder], settings) if not isinstance(s, Skipped)]
 
 
-def bytes_of(files: Iterable[str]) -> int:
-    return sum(os.path.getsize(f) for f in files)
-
-
 # --- the Kaynak side -------------------------------------------------------------------------
 
 
@@ -151,10 +131,6 @@ def make_assistant(home: str | Path, **overrides: Any):  # type: ignore[no-untyp
 
     settings = Settings.from_env(home=str(home), progress=False, llm="none", **overrides)
     return Assistant(settings)
-
-
-def kaynak_env() -> dict[str, str]:
-    return {k: v for k, v in sorted(os.environ.items()) if k.startswith("KAYNAK_")}
 
 
 # --- the LangChain tutorial side -------------------------------------------------------------
@@ -270,11 +246,13 @@ def machine_info() -> dict[str, Any]:
         "nproc": os.cpu_count(),
         "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "memory_gb": round(int(memory_kb) / 2**20, 1) if memory_kb.isdigit() else None,
-        "loadavg": loadavg(),  # 1, 5 and 15 minutes: how busy the machine was
+        "loadavg": [round(x, 2) for x in os.getloadavg()],  # 1, 5, 15 min: how busy it was
         "python": platform.python_version(),
         "platform": platform.platform(),
         "packages": {name: installed(name) for name in packages.split()},
         "git": rev.stdout.strip() + (" (uncommitted changes)" if dirty.stdout.strip() else ""),
+        # settings Kaynak reads from the environment (make_assistant, the `kaynak` command)
+        "kaynak_env": {k: v for k, v in os.environ.items() if k.startswith("KAYNAK_")},
     }
 
 
@@ -349,13 +327,6 @@ def run_measured(
     }
 
 
-def loadavg() -> list[float] | None:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return None
-
-
 # --- the result format -----------------------------------------------------------------------
 
 
@@ -368,7 +339,7 @@ def row(
         "metric": metric,
         "value": value,
         "baseline": baseline,
-        "ratio": ratio(value, baseline) if numbers else None,
+        "ratio": round(value / baseline, 3) if numbers and baseline else None,
         "group": group,
         "note": note,
     }

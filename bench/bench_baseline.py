@@ -26,13 +26,11 @@ from _common import (
     QUESTIONS,
     ROOT,
     Tutorial,
-    bytes_of,
     dir_size,
     first_hit_rank,
     is_cross_lingual,
     load_questions,
     make_assistant,
-    peak_rss_mb,
     percentiles,
     quiet_logs,
     rel,
@@ -47,6 +45,7 @@ from _common import (
     write_result,
 )
 
+PIPELINES = ("kaynak", "tutorial")  # each measured in its own worker process
 WARMUP_QUESTION = "Haftanın en önemli haberi neydi?"  # not in any question set
 WARMUP_TEXT = "Bu bir ısınma cümlesidir. This sentence only wakes the models up."
 
@@ -66,7 +65,7 @@ def rounds(fn: Any, items: list[dict[str, Any]], repeats: int) -> tuple[dict[str
 def ingest_stats(corpus: str | Path, ingest: Any) -> dict[str, Any]:
     """Time `ingest(files)` (it returns the chunks written) over the corpus's files."""
     files = source_files(corpus)
-    size_mb = bytes_of(files) / 1e6
+    size_mb = sum(Path(f).stat().st_size for f in files) / 1e6
     ms, chunks = timed_ms(lambda: ingest(files))
     s = ms / 1000
     return {
@@ -82,7 +81,7 @@ def ingest_stats(corpus: str | Path, ingest: Any) -> dict[str, Any]:
 
 
 def measure_kaynak(
-    corpus: str | Path, items: list[dict[str, Any]], repeats: int, home: Path, ask: bool
+    corpus: str | Path, items: list[dict[str, Any]], repeats: int, home: Path
 ) -> dict[str, Any]:
     """Load the models and warm them up (timed apart from ingest), ingest `corpus` twice (the
     second time all unchanged), build the lexical index, then time retrieve and ask."""
@@ -104,25 +103,13 @@ def measure_kaynak(
     res["lexical_index_build_ms"] = round(timed_ms(bot.retriever.lexical)[0], 1)
     bot.ask(WARMUP_QUESTION)  # the process's one-off first-call costs
     res["retrieve_ms"], found = rounds(lambda q: bot.retrieve(q, k=5), items, repeats)
-    res["ranks"] = [
-        first_hit_rank([p.text for p in ps], it["expected"])
-        for it, ps in zip(items, found, strict=True)
-        if it["expected"] is not None
-    ]
-    if ask:
-        res["ask_ms"], answers = rounds(lambda q: bot.ask(q, k=5), items, repeats)
-        answerable = [
-            not a.abstained
-            for it, a in zip(items, answers, strict=True)
-            if it["expected"] is not None
-        ]
-        abstained = [
-            a.abstained for it, a in zip(items, answers, strict=True) if it["expected"] is None
-        ]
-        res["ask_outcomes"] = {
-            "answerable": len(answerable), "answered": sum(answerable),
-            "unanswerable": len(abstained), "abstained": sum(abstained),
-        }  # fmt: skip
+    res["found"] = [[p.text for p in passages] for passages in found]
+    res["ask_ms"], answers = rounds(lambda q: bot.ask(q, k=5), items, repeats)
+    got = [(it["expected"] is not None, a.abstained) for it, a in zip(items, answers, strict=True)]
+    res["ask_outcomes"] = {
+        "answerable": sum(e for e, _ in got), "answered": sum(e and not a for e, a in got),
+        "unanswerable": sum(not e for e, _ in got), "abstained": sum(a and not e for e, a in got),
+    }  # fmt: skip
     res["disk"] = dir_size(home)
     return res
 
@@ -137,17 +124,12 @@ def measure_tutorial(
     tutorial = Tutorial(persist_dir, embeddings)
     res |= ingest_stats(corpus, tutorial.ingest)
     tutorial.search(WARMUP_QUESTION)
-    res["search_ms"], found = rounds(tutorial.search, items, repeats)
-    res["ranks"] = [
-        first_hit_rank(texts, it["expected"])
-        for it, texts in zip(items, found, strict=True)
-        if it["expected"] is not None
-    ]
+    res["search_ms"], res["found"] = rounds(tutorial.search, items, repeats)
     res["disk"] = dir_size(persist_dir)
     return res
 
 
-def question_items(paths: list[str | Path], answerable_only: bool = True) -> list[dict[str, Any]]:
+def question_items(paths: list[str | Path]) -> list[dict[str, Any]]:
     """Questions as both pipelines search them; "expected" is None for unanswerable ones."""
     return [
         {
@@ -157,7 +139,6 @@ def question_items(paths: list[str | Path], answerable_only: bool = True) -> lis
             "cross_lingual": is_cross_lingual(it),
         }
         for it in load_questions(paths)
-        if it.get("answerable", True) or not answerable_only
     ]
 
 
@@ -167,22 +148,21 @@ def question_items(paths: list[str | Path], answerable_only: bool = True) -> lis
 def worker(args: argparse.Namespace) -> int:
     """Measure one pipeline (in this process) and write its result to --json-out."""
     quiet_logs()
-    items = question_items(args.questions, answerable_only=args.answerable_only)
-    answerable = [it for it in items if it["expected"] is not None]
+    items = question_items(args.questions)
     work = Path(tempfile.mkdtemp(prefix=f"kaynak-bench-{args.worker}-", dir=args.tmp))
     try:
         if args.worker == "kaynak":
-            res = measure_kaynak(args.corpus, items, args.repeats, work / "home", not args.no_ask)
+            res = measure_kaynak(args.corpus, items, args.repeats, work / "home")
             cutoffs: tuple[int, ...] = (1, 4, 5)
         else:
             res = measure_tutorial(args.corpus, items, args.repeats, work / "chroma")
             cutoffs = (1, 4)
-        res["peak_rss_mb"] = peak_rss_mb()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    ranks = res.pop("ranks")
-    res["quality"] = split_metrics(answerable, ranks, cutoffs)
-    res["per_question_rank"] = {it["id"]: r for it, r in zip(answerable, ranks, strict=True)}
+    found = zip(items, res.pop("found"), strict=True)  # what each question found the first time
+    hits = [(q, first_hit_rank(t, q["expected"])) for q, t in found if q["expected"] is not None]
+    res["quality"] = split_metrics([it for it, _ in hits], [r for _, r in hits], cutoffs)
+    res["per_question_rank"] = {it["id"]: r for it, r in hits}
     write_json(args.json_out, res)
     return 0
 
@@ -192,8 +172,6 @@ def run_worker(
     corpus: str | Path,
     repeats: int,
     questions: list[str | Path] | None = None,
-    answerable_only: bool = True,
-    ask: bool = False,
     tmp: str | None = None,
 ) -> dict[str, Any]:
     """Run `worker` for one pipeline in a new process; its result, plus the process's wall
@@ -204,8 +182,6 @@ def run_worker(
         "--corpus", str(corpus), "--repeats", str(repeats), "--json-out", out,
         "--questions", *[str(q) for q in (questions or [QUESTIONS, HELDOUT])],
     ]  # fmt: skip
-    cmd += ["--answerable-only"] if answerable_only else []
-    cmd += [] if ask else ["--no-ask"]
     cmd += ["--tmp", tmp] if tmp else []
     res: dict[str, Any] = {}
     done = run_measured(cmd, cwd=str(ROOT))
@@ -221,17 +197,18 @@ def run_worker(
     return res
 
 
-def rows(k: dict[str, Any], t: dict[str, Any]) -> list[dict[str, Any]]:
-    """The comparison, Kaynak first and the tutorial as the baseline."""
+def comparison_rows(k: dict[str, Any], t: dict[str, Any], group: str = "") -> list[dict[str, Any]]:
+    """Kaynak's worker result `k` against the tutorial's `t` (the baseline); scale.py shows the
+    same rows for each corpus size."""
     out = []
-    for group, label in (("all", "all"), ("cross_lingual", "cross-lingual")):
-        kq, tq = k["quality"][group], t["quality"][group]
-        n = kq.get("questions", 0)
+    for part, label in (("all", "all"), ("cross_lingual", "cross-lingual")):
+        kq, tq = k["quality"][part], t["quality"][part]
+        n = kq["questions"]
         out += [
-            row(f"MRR, {label} (n={n})", kq.get("mrr"), tq.get("mrr"), "Kaynak top 5, tutorial 4"),
-            row(f"recall@1, {label}", kq.get("recall@1"), tq.get("recall@1")),
-            row(f"recall@4, {label}", kq.get("recall@4"), tq.get("recall@4"), "same depth"),
-            row(f"recall@5 / @4, {label}", kq.get("recall@5"), tq.get("recall@4"), "each at its k"),
+            row(f"MRR, {label} (n={n})", kq["mrr"], tq["mrr"], "Kaynak top 5, tutorial 4"),
+            row(f"recall@1, {label}", kq["recall@1"], tq["recall@1"]),
+            row(f"recall@4, {label}", kq["recall@4"], tq["recall@4"], "same depth"),
+            row(f"recall@5 / @4, {label}", kq["recall@5"], tq["recall@4"], "each at its k"),
         ]
     ki, ti = k["ingest"], t["ingest"]
     out += [
@@ -241,6 +218,7 @@ def rows(k: dict[str, Any], t: dict[str, Any]) -> list[dict[str, Any]]:
         row("second ingest, all unchanged (s)", k["reingest_unchanged"]["seconds"]),
         row("lexical index, built on the first question (ms)", k["lexical_index_build_ms"]),
     ]
+    vs = "retrieve(k=5) vs similarity_search(k=4)"
     for phase, label in (("cold", "first time asked"), ("warm", "repeated")):
         for pct in ("p50", "p95"):
             kr, ka, ts = (
@@ -248,24 +226,17 @@ def rows(k: dict[str, Any], t: dict[str, Any]) -> list[dict[str, Any]]:
                 for d, key in ((k, "retrieve_ms"), (k, "ask_ms"), (t, "search_ms"))
             )
             out += [
-                row(
-                    f"retrieve {pct} ms, {label}", kr, ts, "retrieve(k=5) vs similarity_search(k=4)"
-                ),
+                row(f"retrieve {pct} ms, {label}", kr, ts, vs),
                 row(f"ask (extractive) {pct} ms, {label}", ka),
             ]
-    o = k["ask_outcomes"]
+    o, kp, tp = k["ask_outcomes"], k["process"], t["process"]
     out += [
         row("answered / answerable", f"{o['answered']}/{o['answerable']}", note="sanity check"),
         row("abstained / unanswerable", f"{o['abstained']}/{o['unanswerable']}"),
         row("index on disk (MB)", k["disk"]["apparent_mb"], t["disk"]["apparent_mb"]),
-        row(
-            "peak RSS (MB), own process",
-            k["process"]["peak_rss_mb"],
-            t["process"]["peak_rss_mb"],
-            "models included",
-        ),
+        row("peak RSS (MB), own process", kp["peak_rss_mb"], tp["peak_rss_mb"], "models included"),
     ]
-    return out
+    return [{**r, "group": group} for r in out]
 
 
 def main() -> int:
@@ -274,19 +245,14 @@ def main() -> int:
     p.add_argument("--questions", nargs="+", default=[str(QUESTIONS), str(HELDOUT)])
     p.add_argument("--repeats", type=int, default=3, help="warm rounds over the questions")
     p.add_argument("--name", default="baseline", help="the result's name (bench/results/NAME.json)")
-    p.add_argument("--worker", choices=["kaynak", "tutorial"], help=argparse.SUPPRESS)
+    p.add_argument("--worker", choices=PIPELINES, help=argparse.SUPPRESS)
     p.add_argument("--json-out", help=argparse.SUPPRESS)
-    p.add_argument("--answerable-only", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--no-ask", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--tmp", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
         return worker(args)
     quiet_logs()
-    sides = {
-        side: run_worker(side, args.corpus, args.repeats, args.questions, answerable_only=False, ask=True)
-        for side in ("kaynak", "tutorial")
-    }  # fmt: skip
+    sides = {s: run_worker(s, args.corpus, args.repeats, args.questions) for s in PIPELINES}
     for side in sides.values():
         if "error" in side:
             print(f"{side['pipeline']} failed: {side['error']}", file=sys.stderr)
@@ -297,7 +263,7 @@ def main() -> int:
     }
     write_result(
         args.name,
-        rows(k, t),
+        comparison_rows(k, t),
         baseline="LangChain tutorial",
         note=f"Corpus `{rel(args.corpus)}`: {k['source_files']} file(s), {k['source_mb']} MB; "
         f"questions {', '.join(rel(q) for q in args.questions)}",

@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command_line, quiet_logs, write_result
-from _common import row as result_row
+from _common import ROOT, quiet_logs, row, write_result
 from xquad import DATA, build
+
+from rag.text import detect_language
 
 FOLDS = 6
 # Candidate weights (USE, e5 alone, e5 in context, lexical), one set for passages in the
@@ -53,34 +54,26 @@ def _folds(groups: list[str]) -> list[np.ndarray]:
 def collect(bot: Any, sets: dict[str, Any]) -> list[dict[str, Any]]:
     """Per question: the candidates' components and whether each overlaps the gold answer."""
     from rag.evaluate import _gold_locator
-    from rag.text import detect_language
 
     rows = []
     for lang, squad in sets.items():
         gold = _gold_locator(bot, squad)
         for item in squad.questions:
-            spans, _ = gold(item)
-            ranked = bot.retriever.rank(item["question"])
-            language = detect_language(item["question"])
-            rows.append(
-                {
-                    "lang": lang,
-                    "title": item["title"],
-                    "question": item["question"],
-                    "answerable": item["answerable"],
-                    "kind": item["kind"],
-                    "ranked": ranked,
-                    "spans": spans,
-                    "hit": np.array([_hits(r, spans) for r in ranked], dtype=bool),
-                    "parts": np.array(
-                        [[r.dense, r.e5 or 0.0, r.e5_context or 0.0, r.lexical] for r in ranked]
-                    ),
-                    "same": np.array(
-                        [r.hit.metadata.get("language") == language for r in ranked], dtype=bool
-                    ),
-                }
-            )
+            q = {k: item[k] for k in ("title", "question", "answerable", "kind")}
+            rows.append(_rank(bot, {**q, "lang": lang, "spans": gold(item)[0]}))
     return rows
+
+
+def _rank(bot: Any, q: dict[str, Any]) -> dict[str, Any]:
+    """Question `q` ranked by `bot`'s settings: the candidates, their components and which of
+    them overlap the gold answer."""
+    q["ranked"] = ranked = bot.retriever.rank(q["question"])
+    q["hit"] = np.array([_hits(r, q["spans"]) for r in ranked], dtype=bool)
+    parts = [[r.dense, r.e5 or 0.0, r.e5_context or 0.0, r.lexical] for r in ranked]
+    q["parts"] = np.array(parts)
+    language = detect_language(q["question"])
+    q["same"] = np.array([r.hit.metadata.get("language") == language for r in ranked], dtype=bool)
+    return q
 
 
 def _hits(r: Any, spans: list[tuple[str, int, int]]) -> bool:
@@ -90,19 +83,14 @@ def _hits(r: Any, spans: list[tuple[str, int, int]]) -> bool:
 
 def rank_quality(rows: list[dict[str, Any]], w: dict[bool, np.ndarray]) -> tuple[float, float]:
     """(recall@1, MRR@5) of answerable questions under weights `w` (by same language)."""
-    r1, mrr = [], []
-    for row in rows:
-        if not row["answerable"] or not row["hit"].any():
-            if row["answerable"]:
-                r1.append(0.0)
-                mrr.append(0.0)
-            continue
-        scores = np.where(row["same"], row["parts"] @ w[True], row["parts"] @ w[False])
-        order = np.argsort(-scores, kind="stable")[:5]
-        rank = next((i + 1 for i, j in enumerate(order) if row["hit"][j]), None)
-        r1.append(1.0 if rank == 1 else 0.0)
-        mrr.append(1.0 / rank if rank else 0.0)
-    return float(np.mean(r1)), float(np.mean(mrr))
+    ranks = []  # 0: no gold passage in the top 5
+    for q in rows:
+        if q["answerable"]:
+            scores = np.where(q["same"], q["parts"] @ w[True], q["parts"] @ w[False])
+            order = np.argsort(-scores, kind="stable")[:5] if q["hit"].any() else []
+            ranks.append(next((i + 1 for i, j in enumerate(order) if q["hit"][j]), 0))
+    reciprocal = [1 / r if r else 0.0 for r in ranks]
+    return float(np.mean([r == 1 for r in ranks])), float(np.mean(reciprocal))
 
 
 def _best_vector(rows: list[dict[str, Any]]) -> np.ndarray:
@@ -122,9 +110,8 @@ def fit_weights(rows: list[dict[str, Any]], one_set: bool = False) -> dict[bool,
     if one_set:
         w = _best_vector(rows)
         return {True: w, False: w}
-    return {
-        same: _best_vector([r for r in rows if (r["same"] == same).all()]) for same in (True, False)
-    }
+    by_condition = {same: [r for r in rows if (r["same"] == same).all()] for same in (True, False)}
+    return {same: _best_vector(part) for same, part in by_condition.items()}
 
 
 def weights_settings(w: dict[bool, np.ndarray]) -> dict[str, float]:
@@ -165,15 +152,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--check", action="store_true", help="report the committed model, fit nothing")
+    ap.add_argument("--check", action="store_true", help="report only: leave --out as it is")
     ap.add_argument("--max-false-abstention", type=float, default=0.04)
-    ap.add_argument(
-        "--features-out",
-        default=str(Path(__file__).resolve().parent / "out" / "decision-features.jsonl"),
-    )
-    ap.add_argument(
-        "--out", default=str(Path(__file__).resolve().parent.parent / "rag" / "abstain.json")
-    )
+    ap.add_argument("--out", default=str(ROOT / "rag" / "abstain.json"))
     args = ap.parse_args()
     quiet_logs()
     from rag.abstain import FEATURES
@@ -181,17 +162,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         bot, sets, _files, _stats = build(Path(tmp))
         rows = collect(bot, sets)
-        groups = [r["title"] for r in rows]
-        folds = _folds(groups)
-        report: dict[str, Any] = {"command": command_line(), "data": str(DATA), "folds": FOLDS}
+        folds = _folds([r["title"] for r in rows])
+        report: dict[str, Any] = {"data": str(DATA), "folds": FOLDS}
 
         # 1. ranking weights, out-of-fold
+        fold_w = [fit_weights([rows[i] for i in _train(t, rows)]) for t in folds]
         oof_rank = {}
         for lang in sets:
             r1s, mrrs, n = [], [], 0
-            for test in folds:
-                train = [rows[i] for i in range(len(rows)) if i not in set(test)]
-                w = fit_weights(train)
+            for test, w in zip(folds, fold_w, strict=True):
                 part = [rows[i] for i in test if rows[i]["lang"] == lang]
                 count = sum(1 for r in part if r["answerable"])
                 if count:
@@ -202,82 +181,50 @@ def main() -> int:
             oof_rank[lang] = {"recall@1": sum(r1s) / n, "mrr@5": sum(mrrs) / n}
         fitted = fit_weights(rows)
         weights = weights_settings(fitted)
-        one = fit_weights(rows, one_set=True)[True]
-        steps = {
-            "use": [1, 0, 0, 0],
-            "e5": [0, 1, 0, 0],
-            "e5+context": [0, 2, one[2], 0],
-            "e5+context+use": [one[0], 2, one[2], 0],
-            "e5+context+use+bm25": list(one),
+        one = fit_weights(rows, one_set=True)[True]  # what the per-language sets bought
+        ablation = {
+            name: {True: np.array(v, dtype=float), False: np.array(v, dtype=float)}
+            for name, v in (
+                ("use", [1, 0, 0, 0]),
+                ("e5", [0, 1, 0, 0]),
+                ("e5+context", [0, 2, one[2], 0]),
+                ("e5+context+use", [one[0], 2, one[2], 0]),
+                ("e5+context+use+bm25", one),
+            )
         }
+        ablation["weights by language"] = fitted
         single = {
-            name: {
-                lang: rank_quality(
-                    [r for r in rows if r["lang"] == lang], {True: np.array(v), False: np.array(v)}
-                )
-                for lang in sets
-            }
-            for name, v in steps.items()
+            name: {lang: rank_quality([r for r in rows if r["lang"] == lang], w) for lang in sets}
+            for name, w in ablation.items()
         }
-        single["weights by language"] = {
-            lang: rank_quality([r for r in rows if r["lang"] == lang], fitted) for lang in sets
-        }
-        report["ranking"] = {
-            "weights": weights,
-            "out_of_fold": oof_rank,
-            "in_sample_ablation": single,
-        }
+        report["ranking"] = {"weights": weights, "out_of_fold": oof_rank}
+        report["ranking"]["in_sample_ablation"] = single
         print(json.dumps(report["ranking"], indent=1), flush=True)
 
         # 2. the abstain model, on the ranking those weights give
         bot.retriever.settings = bot.settings = replace(bot.settings, **weights)
-        X, y = [], []
-        for row in rows:
-            ranked = bot.retriever.rank(row["question"])
-            row["ranked"] = ranked
-            row["hit"] = np.array([_hits(r, row["spans"]) for r in ranked], dtype=bool)
-            values, _ = bot.retriever.decider.features(
-                row["question"], ranked, bot.retriever.lexical()
-            )
+        decider, lexical, X = bot.retriever.decider, bot.retriever.lexical(), []
+        for q in rows:
+            values, _ = decider.features(q["question"], _rank(bot, q)["ranked"], lexical)
             X.append([values[f] for f in FEATURES])
-            y.append(1 if row["answerable"] else 0)
-        Xa, ya = np.array(X), np.array(y)
-        oof = np.zeros(len(rows))
-        thresholds = []
+        Xa, ya = np.array(X), np.array([1 if q["answerable"] else 0 for q in rows])
+        oof, thresholds, most = np.zeros(len(rows)), [], args.max_false_abstention
         for test in folds:
-            train = np.setdiff1d(np.arange(len(rows)), test)
+            train = _train(test, rows)
             fit = fit_abstain(Xa[train], ya[train])
-            t = choose_threshold(
-                probabilities(fit, Xa[train]), ya[train], args.max_false_abstention
-            )
+            t = choose_threshold(probabilities(fit, Xa[train]), ya[train], most)
             thresholds.append(t)
             oof[test] = probabilities(fit, Xa[test]) - t  # >= 0: answer
         final = fit_abstain(Xa, ya)
-        threshold = choose_threshold(probabilities(final, Xa), ya, args.max_false_abstention)
-        report["abstain"] = _outcomes(rows, oof >= 0)
-        report["abstain"]["fold_thresholds"] = thresholds
+        threshold = choose_threshold(probabilities(final, Xa), ya, most)
+        report["abstain"] = {**_outcomes(rows, oof >= 0), "fold_thresholds": thresholds}
         # the rule on top of the model: a name no source mentions in any spelling, and that no
         # top passage translates, means the question is about something else
         unknown = Xa[:, FEATURES.index("names_unknown")] > 0
         report["abstain_with_unknown_name_rule"] = _outcomes(rows, (oof >= 0) & ~unknown)
-        print(
-            json.dumps(
-                {k: report[k] for k in ("abstain", "abstain_with_unknown_name_rule")}, indent=1
-            ),
-            flush=True,
-        )
-        Path(args.features_out).parent.mkdir(parents=True, exist_ok=True)
-        with open(args.features_out, "w", encoding="utf-8") as f:
-            for row, x, o in zip(rows, X, oof, strict=True):
-                keep = {k: row[k] for k in ("lang", "title", "question", "answerable", "kind")}
-                f.write(
-                    json.dumps({**keep, "features": dict(zip(FEATURES, x, strict=True)), "oof": o})
-                    + "\n"
-                )
 
         # 3. how many passages an answer quotes (margin), out-of-fold
         report["margin"] = _fit_margin(rows, oof >= 0, folds)
-        print(json.dumps(report["margin"], indent=1), flush=True)
 
     write_result(
         "decisions",
@@ -305,57 +252,38 @@ def main() -> int:
     return 0
 
 
+def _train(test: np.ndarray, rows: list[dict[str, Any]]) -> np.ndarray:
+    """The indexes of `rows` outside the fold `test`."""
+    return np.setdiff1d(np.arange(len(rows)), test)
+
+
 def _result_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    ranking, margin = report["ranking"], report["margin"]
+    use = ranking["in_sample_ablation"]["use"]
     rows = []
-    use = report["ranking"]["in_sample_ablation"]["use"]
-    for lang, r in report["ranking"]["out_of_fold"].items():
+    for lang, r in ranking["out_of_fold"].items():
         for i, (metric, key) in enumerate((("sentence recall@1", "recall@1"), ("MRR@5", "mrr@5"))):
             value, base = round(r[key], 3), round(use[lang][i], 3)
-            rows.append(result_row(f"{metric} ({lang})", value, base, "", "ranking, out-of-fold"))
-    for name, scores in report["ranking"]["in_sample_ablation"].items():
+            rows.append(row(f"{metric} ({lang})", value, base, group="ranking, out-of-fold"))
+    group = "each signal added, in-sample"
+    for name, scores in ranking["in_sample_ablation"].items():
         for lang, (r1, mrr) in scores.items():
-            rows.append(
-                result_row(
-                    f"{name}: recall@1 / MRR ({lang})",
-                    f"{r1:.3f} / {mrr:.3f}",
-                    None,
-                    "",
-                    "each signal added, in-sample",
-                )
-            )
+            metric = f"{name}: recall@1 / MRR ({lang})"
+            rows.append(row(metric, f"{r1:.3f} / {mrr:.3f}", group=group))
     for key, group in (
         ("abstain", "answer or abstain, out-of-fold"),
         ("abstain_with_unknown_name_rule", "... with the unknown-name rule"),
     ):
-        for lang, r in report[key].items():
-            if lang in ("en", "tr"):
-                for metric, value in r.items():
-                    rows.append(
-                        result_row(
-                            f"{metric.replace('_', ' ')} ({lang})", round(value, 3), None, "", group
-                        )
-                    )
-    m = report["margin"]
-    rows.append(result_row("answer margin chosen", m["chosen"], None, "", "quoted passages"))
-    rows.append(
-        result_row(
-            "answered correctly, out-of-fold",
-            round(m["out_of_fold_mean"][0], 3),
-            None,
-            "",
-            "quoted passages",
-        )
-    )
-    rows.append(
-        result_row(
-            "citation precision, out-of-fold",
-            round(m["out_of_fold_mean"][1], 3),
-            None,
-            "",
-            "quoted passages",
-        )
-    )
-    return rows
+        for lang in ("en", "tr"):
+            for metric, v in report[key][lang].items():
+                rows.append(row(f"{metric.replace('_', ' ')} ({lang})", round(v, 3), group=group))
+    correct, precision = margin["out_of_fold_mean"]
+    return [
+        *rows,
+        row("answer margin chosen", margin["chosen"], group="quoted passages"),
+        row("answered correctly, out-of-fold", round(correct, 3), group="quoted passages"),
+        row("citation precision, out-of-fold", round(precision, 3), group="quoted passages"),
+    ]
 
 
 def _outcomes(rows: list[dict[str, Any]], answer: np.ndarray) -> dict[str, Any]:
@@ -374,8 +302,8 @@ def _outcomes(rows: list[dict[str, Any]], answer: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def _quoted(row: dict[str, Any], margin: float, most: int = 3) -> list[int]:
-    scores = [r.score for r in row["ranked"][:5]]
+def _quoted(q: dict[str, Any], margin: float, most: int = 3) -> list[int]:
+    scores = [r.score for r in q["ranked"][:5]]
     close = [i for i in range(1, len(scores)) if scores[i] >= scores[0] - margin]
     return [0, *close[: most - 1]]
 
@@ -385,11 +313,11 @@ def _margin_quality(
 ) -> tuple[float, float]:
     """(answered correctly, citation precision) over answerable questions."""
     correct, on, cited = [], 0, 0
-    for i, row in enumerate(rows):
-        if not row["answerable"]:
+    for i, q in enumerate(rows):
+        if not q["answerable"]:
             continue
-        quoted = _quoted(row, margin) if answer[i] and len(row["ranked"]) else []
-        hits = [bool(row["hit"][j]) for j in quoted]
+        quoted = _quoted(q, margin) if answer[i] and len(q["ranked"]) else []
+        hits = [bool(q["hit"][j]) for j in quoted]
         correct.append(bool(hits) and any(hits))
         on += sum(hits)
         cited += len(hits)
@@ -415,8 +343,7 @@ def _fit_margin(
     curve = {m: _margin_quality(rows, answer, m) for m in MARGINS}
     oof_correct, oof_on = [], []
     for test in folds:
-        train = np.setdiff1d(np.arange(len(rows)), test)
-        m = best(train)
+        m = best(_train(test, rows))
         c, p = _margin_quality([rows[i] for i in test], answer[test], m)
         oof_correct.append(c)
         oof_on.append(p)

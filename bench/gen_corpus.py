@@ -11,6 +11,7 @@ lists names what they ask about. A folder whose .manifest.json matches is reused
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import shutil
@@ -24,6 +25,7 @@ from _common import ARTICLE, BENCH, CORPUS, OUT, rel
 
 GENERATOR_VERSION = 1
 MIN_CHARS, MAX_CHARS = 60, 200
+PER_FILE, SEED = 50, 0
 
 # Word lists, one set per language: subjects, verbs, objects, places, times, links, tails.
 WORDS = json.loads((BENCH / "data" / "synthetic-words.json").read_text(encoding="utf-8"))
@@ -58,82 +60,61 @@ def sentence(rng: random.Random, language: str) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-def generate(
-    n_chunks: int,
-    out_dir: str | Path | None = None,
-    per_file: int = 50,
-    seed: int = 0,
-    include_article: bool = True,
-    force: bool = False,
-) -> dict[str, Any]:
-    """Write the corpus (or reuse a matching one); return its manifest."""
+def generate(n_chunks: int) -> dict[str, Any]:
+    """Write bench/out/corpora/n<n_chunks> (or reuse a matching one); return its manifest."""
     if n_chunks < 1:
         raise ValueError("n_chunks must be at least 1")
-    out = Path(out_dir) if out_dir else OUT / "corpora" / f"n{n_chunks}"
+    out = OUT / "corpora" / f"n{n_chunks}"
     wanted = {
         "generator_version": GENERATOR_VERSION,
         "synthetic_chunks": n_chunks,
-        "sentences_per_file": per_file,
-        "seed": seed,
-        "include_article": include_article,
+        "sentences_per_file": PER_FILE,
+        "seed": SEED,
+        "include_article": True,
     }
     manifest_path = out / ".manifest.json"
-    if manifest_path.is_file() and not force:
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            manifest = {}
+    with contextlib.suppress(OSError, json.JSONDecodeError):
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         if all(manifest.get(k) == v for k, v in wanted.items()):
-            manifest["reused"] = True
-            manifest["path"] = str(out)
-            return manifest
+            return {**manifest, "reused": True, "path": str(out)}
     if out.exists():
         # Only ever delete a folder this script wrote (it has our manifest or is empty).
         if manifest_path.exists() or not any(out.iterdir()):
             shutil.rmtree(out)
         else:
-            raise SystemExit(
-                f"{out} exists and was not written by gen_corpus.py; choose another --out"
-            )
+            raise SystemExit(f"{out} exists and was not written by gen_corpus.py")
     out.mkdir(parents=True)
 
     started = time.perf_counter()
-    rng = random.Random(seed)
-    files = sentences = total_bytes = 0
+    rng = random.Random(SEED)
+    total_bytes = 0
     by_language = {"tr": 0, "en": 0}
     lengths: list[int] = []
-    n_files = (n_chunks + per_file - 1) // per_file
+    n_files = (n_chunks + PER_FILE - 1) // PER_FILE
     for f in range(n_files):
-        count = min(per_file, n_chunks - f * per_file)
+        count = min(PER_FILE, n_chunks - f * PER_FILE)
         primary = "tr" if f % 2 == 0 else "en"
         other = "en" if primary == "tr" else "tr"
-        paragraphs, para = [], []
+        sentences = []
         for _ in range(count):
             lang = other if rng.random() < 0.1 else primary
-            s = sentence(rng, lang)
+            sentences.append(sentence(rng, lang))
             by_language[lang] += 1
-            lengths.append(len(s))
-            para.append(s)
-            if len(para) == 5:
-                paragraphs.append(" ".join(para))
-                para = []
-        if para:
-            paragraphs.append(" ".join(para))
+            lengths.append(len(sentences[-1]))
+        # paragraphs of five sentences
+        paragraphs = [" ".join(sentences[i : i + 5]) for i in range(0, count, 5)]
         data = ("\n\n".join(paragraphs) + "\n").encode("utf-8")
         (out / f"synth-{f:06d}.{primary}.txt").write_bytes(data)
-        files += 1
-        sentences += count
         total_bytes += len(data)
 
-    if include_article:
-        for name in (f"{ARTICLE}.txt", f"{ARTICLE}.meta.toml"):
-            shutil.copy2(CORPUS / name, out / name)
-            total_bytes += (out / name).stat().st_size if name.endswith(".txt") else 0
+    for name in (f"{ARTICLE}.txt", f"{ARTICLE}.meta.toml"):
+        shutil.copy2(CORPUS / name, out / name)
+    total_bytes += (out / f"{ARTICLE}.txt").stat().st_size
 
     manifest = {
         **wanted,
-        "files": files + (1 if include_article else 0),
-        "synthetic_files": files,
+        "files": n_files + 1,
+        "synthetic_files": n_files,
         "sentences_by_language": by_language,
         "sentence_chars": {
             "min": min(lengths),

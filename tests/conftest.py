@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
+import threading
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -42,6 +45,34 @@ for key in [k for k in os.environ if k.startswith("KAYNAK_")]:
 
 CORPUS = ROOT / "corpus"
 QUESTIONS = ROOT / "bench" / "questions.jsonl"
+LIBRARY = "Councillor Ingrid Thorsen opened the new library in Vardø on Monday."  # in no document
+
+
+@contextlib.contextmanager
+def reading_meanwhile(read: Callable[[], object], threads: int = 3) -> Iterator[None]:
+    """`read` called over and over by `threads` threads while the block runs (it writes); any
+    exception a reader meets fails the test."""
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def loop() -> None:
+        while not done.is_set():
+            try:
+                read()
+            except BaseException as exc:  # any failure is the test's failure
+                errors.append(exc)
+                return
+
+    readers = [threading.Thread(target=loop) for _ in range(threads)]
+    for t in readers:
+        t.start()
+    try:
+        yield
+    finally:
+        done.set()
+        for t in readers:
+            t.join(timeout=60)
+    assert errors == []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

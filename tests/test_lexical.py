@@ -4,25 +4,28 @@ updated from the previous one (only new chunks are read) while the old one keeps
 from __future__ import annotations
 
 import json
-import threading
 
 from rag import Assistant
 from rag.lexical import FORMAT
 
-from .conftest import CORPUS
-
-LIBRARY = "Councillor Ingrid Thorsen opened the new library in Vardø on Monday."
+from .conftest import CORPUS, LIBRARY, reading_meanwhile
 
 
 def _saved(home):  # type: ignore[no-untyped-def]
     return [p for p in (home / "lexical" / "kaynak").iterdir() if not p.name.startswith(".")]
 
 
+def _ingested(home):  # type: ignore[no-untyped-def]
+    """An Assistant on `home` with the bundled corpus, and the folder of its saved index."""
+    bot = Assistant(home=home, progress=False)
+    bot.ingest([CORPUS])
+    (folder,) = _saved(home)
+    return bot, folder
+
+
 def test_ingest_saves_the_index_and_a_new_process_loads_it(tmp_path):
     home = tmp_path / "home"
-    writer = Assistant(home=home, progress=False)
-    writer.ingest([CORPUS])
-    (folder,) = _saved(home)
+    writer, folder = _ingested(home)
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     assert meta["format"] == FORMAT and meta["state"] == writer.store.state()
 
@@ -36,9 +39,7 @@ def test_ingest_saves_the_index_and_a_new_process_loads_it(tmp_path):
 
 def test_a_change_updates_the_index_from_the_saved_one(tmp_path):
     home = tmp_path / "home"
-    bot = Assistant(home=home, progress=False)
-    bot.ingest([CORPUS])
-    (old,) = _saved(home)
+    bot, old = _ingested(home)
     # Mark one stored chunk's saved words: an update that reuses the saved words (instead of
     # reading and tokenizing every chunk again) carries the mark into the new index.
     chunks = json.loads((old / "chunks.json").read_text(encoding="utf-8"))
@@ -61,8 +62,7 @@ def test_a_change_updates_the_index_from_the_saved_one(tmp_path):
 
 def test_an_index_saved_by_another_format_is_rebuilt(tmp_path):
     home = tmp_path / "home"
-    Assistant(home=home, progress=False).ingest([CORPUS])
-    (folder,) = _saved(home)
+    _, folder = _ingested(home)
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     meta["format"] = FORMAT + 100
     meta["words"] = []
@@ -74,30 +74,15 @@ def test_an_index_saved_by_another_format_is_rebuilt(tmp_path):
 def test_refreshing_while_other_threads_search_and_write(fresh, tmp_path):
     """The race the issue names: refresh_if_stale read the index after letting the lock go."""
     fresh.ingest([CORPUS])
-    errors: list[BaseException] = []
-    done = threading.Event()
 
     def search() -> None:
-        while not done.is_set():
-            try:
-                fresh.retriever.refresh_if_stale(every=0)
-                fresh.retrieve("Who did Joly meet in Tokyo?")
-                fresh.retriever.invalidate(wait=0)
-            except BaseException as exc:  # any failure is the test's failure
-                errors.append(exc)
-                return
+        fresh.retriever.refresh_if_stale(every=0)
+        fresh.retrieve("Who did Joly meet in Tokyo?")
+        fresh.retriever.invalidate(wait=0)
 
-    threads = [threading.Thread(target=search) for _ in range(3)]
-    for t in threads:
-        t.start()
-    try:
+    with reading_meanwhile(search):
         for i in range(4):
             note = tmp_path / f"note{i}.txt"
             note.write_text(f"Note {i}: the ferry to Hammerfest leaves at {i + 6} o'clock.")
             fresh.ingest([note])
             assert fresh.retriever.lexical().mentions(str(i + 6))  # the writer sees its own
-    finally:
-        done.set()
-        for t in threads:
-            t.join(timeout=60)
-    assert errors == []
