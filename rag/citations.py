@@ -1,11 +1,12 @@
 """Parse [n], map each to a span of a source, and check that the claim is supported.
 
 The guarantee that an answer says only what its sources say comes from here, not from the
-model: a sentence stays only if it cites a source whose best sentence agrees with it, whose
+model: a sentence stays only if it cites a source whose best sentence agrees with it, in whose
+words each of its phrases finds a match (a translation; a swapped-in fact finds none), whose
 text holds its numbers, where leaving out none of its phrases or missing names makes it agree
-better (a swapped-in fact), and which no other retrieved passage beats clearly (then the
-sentence moves there if that passage passes, or goes). The numbers are fitted on XQuAD by
-bench/verifier_xquad.py (docs/benchmarks.md, section 5).
+better, and which no other retrieved passage beats clearly (then the sentence moves there if
+that passage passes, or goes). The numbers are fitted on XQuAD by bench/verifier_xquad.py
+(docs/benchmarks.md, section 4b).
 """
 
 from __future__ import annotations
