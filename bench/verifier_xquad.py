@@ -170,8 +170,8 @@ def evidence(cases: list[dict[str, Any]], emb: Any, names: float) -> dict[str, A
     from rag.citations import gather, missing_names, strip_markers
     from rag.types import Passage
 
-    meta, cols = [], {c: [] for c in ("agree", "phrase", "numbers", "names", "name_gain")}
-    cols.update(align=[], same=[])
+    meta: list[dict[str, Any]] = []
+    cols: dict[str, list[Any]] = {}
     for case in cases:
         passages = [Passage(**p) for p in case["passages"]]
         scripted = answers(case)
@@ -180,11 +180,10 @@ def evidence(cases: list[dict[str, Any]], emb: Any, names: float) -> dict[str, A
         evs = gather(
             claims, cites, passages, emb, case["contexts"], names, language=case["language"]
         )
-        pad = [K - len(passages)]
+        pad = K - len(passages)
         for kind, ev in zip(scripted, evs, strict=True):
             m = {k: case[k] for k in ("language", "title", "answer_kind")}
-            meta.append({**m, "kind": kind, "cited": ev.cited[0] - 1})
-            meta[-1]["holds"] = [h - 1 for h in case["holds"]]
+            meta.append({**m, "kind": kind, "cited": ev.cited[0] - 1, "holds": case["holds"]})
             gone = [
                 g if g is not None else missing_names(ev.claim, c, emb, names)
                 for g, c in zip(ev.missing, case["contexts"], strict=True)
@@ -198,10 +197,10 @@ def evidence(cases: list[dict[str, Any]], emb: Any, names: float) -> dict[str, A
                 ("align", [max(a, -9.0) for a in ev.align], -9.0),
                 ("same", ev.same, True),
             ):
-                cols[name].append(list(values) + [fill] * pad[0])
+                cols.setdefault(name, []).append(list(values) + [fill] * pad)
     ev = {"meta": meta, **{k: np.array(v) for k, v in cols.items()}}
     ev["kind"], ev["cited"] = (np.array([m[k] for m in meta]) for k in ("kind", "cited"))
-    ev["holds"] = np.array([[j in m["holds"] for j in range(K)] for m in meta])
+    ev["holds"] = np.array([[j + 1 in m["holds"] for j in range(K)] for m in meta])
     ev["group"] = np.array([GROUPS.index((m["language"], m["kind"])) for m in meta])
     return ev
 
