@@ -1,16 +1,20 @@
 """Parse [n], map each to a span of a source, and check that the claim is supported.
 
 The guarantee that an answer says only what its sources say comes from here, not from the
-model: a sentence stays only if it cites a source whose best sentence agrees with it, whose
+model: a sentence stays only if it cites a source whose best sentence agrees with it, in whose
+words each of its phrases finds a match (a translation; a swapped-in fact finds none), whose
 text holds its numbers, where leaving out none of its phrases or missing names makes it agree
-better (a swapped-in fact), and which no other retrieved passage beats clearly (then the
-sentence moves there if that passage passes, or goes). The numbers are fitted on XQuAD by
-bench/verifier_xquad.py (docs/benchmarks.md, section 5).
+better, and which no other retrieved passage beats clearly (then the sentence moves there if
+that passage passes, or goes). The numbers are fitted on XQuAD by bench/verifier_xquad.py
+(docs/benchmarks.md, section 4b).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -18,7 +22,15 @@ from typing import Any
 import numpy as np
 
 from rag.embeddings import KaynakEmbeddings
-from rag.text import fold, mentions, name_words, names_and_numbers, number_values, tokens
+from rag.text import (
+    detect_language,
+    fold,
+    mentions,
+    name_words,
+    names_and_numbers,
+    number_values,
+    tokens,
+)
 from rag.types import Citation, DroppedSentence, Passage
 
 _MARKER_RE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -69,13 +81,19 @@ def split_sentences(text: str, language: str) -> list[str]:
 class Check:
     """The verifier's calibrated numbers (see rag/config.py for where each comes from)."""
 
-    support: float = 0.675  # claim vs the cited passage's best sentence (USE cosine)
+    # agreement (USE cosine with the cited passage's best sentence) + weight x alignment
+    support: float = 1.025
+    weight: float = 1.0
     phrase: float = 0.3  # the most a claim's agreement may rise without one of its phrases
     # (as a share of 1 - agreement)
     margin: float = 0.025  # another retrieved passage better by this: a wrong citation
     # the most a claim's agreement may rise without a name not found in the cited passage
     # (a translated name lowers it when left out; a swapped-in name raises it)
     name: float = 0.0
+    # the least alignment of the claim's weakest phrase with the passage's words, in another
+    # language and in the same one (where a phrase not found word for word is suspect)
+    align: float = 0.4
+    align_same: float = 0.5
     names: float = 0.67  # a name vs a translated name (bench/verifier.py, hand-written pairs)
 
     @classmethod
@@ -85,9 +103,12 @@ class Check:
         s = settings or Settings.from_env()
         return cls(
             support=s.support_threshold,
+            weight=s.support_weight,
             phrase=s.support_phrase,
             margin=s.support_margin,
             name=s.support_name,
+            align=s.support_align,
+            align_same=s.support_align_same,
         )
 
 
@@ -102,6 +123,13 @@ class Evidence:
     weakest: list[str]  # that phrase
     missing: list[list[str] | None]  # names and numbers not found; None until asked for
     name_gain: list[float]  # as `gain`, for leaving out a name not found (inf: not probed)
+    align: list[float]  # see `alignment` (-inf: not computed, for passages it need not judge)
+    unaligned: list[str]  # the phrase that aligns worst
+    same: list[bool]  # the passage is in the claim's language
+
+    def score(self, n: int, check: Check) -> float:
+        """Agreement with passage n (1-based) raised or lowered by how well its phrases align."""
+        return self.agree[n - 1] + check.weight * self.align[n - 1]
 
 
 def verify(
@@ -153,6 +181,7 @@ def verify(
         embeddings,
         contexts,
         check.names,
+        language=language,
     )
     for (sentence, _), ev in zip(pending, evidence, strict=True):
         sources, reason = decide(ev, contexts, embeddings, check)
@@ -177,9 +206,11 @@ def decide(
         names = [m for m in missing(n) if not m.isdigit()]
         if any(m.isdigit() for m in missing(n)) or (names and ev.name_gain[n - 1] > check.name):
             return f"{', '.join(missing(n))} not found in the cited source"
-        if ev.agree[n - 1] < check.support:
+        if not ev.align[n - 1] >= (check.align_same if ev.same[n - 1] else check.align):
+            return f"“{ev.unaligned[n - 1]}” is not in the cited source"
+        if ev.score(n, check) < check.support:
             return (
-                f"the cited source does not say this (similarity {ev.agree[n - 1]:.2f} < "
+                f"the cited source does not say this (agreement {ev.score(n, check):.2f} < "
                 f"{check.support:.2f})"
             )
         if ev.gain[n - 1] > check.phrase:
@@ -188,7 +219,7 @@ def decide(
 
     best = max(range(1, len(ev.agree) + 1), key=lambda n: ev.agree[n - 1])
     top = max(ev.agree[n - 1] for n in ev.cited)
-    better = ev.agree[best - 1] - top >= check.margin and ev.agree[best - 1] >= check.support
+    better = ev.agree[best - 1] - top >= check.margin and ev.score(best, check) >= check.support
     if best not in ev.cited and better:
         if not problem(best):
             return [best], ""
@@ -211,6 +242,7 @@ def gather(
     contexts: Sequence[str] | None = None,
     names: float = 0.67,
     max_phrases: int = 3,
+    language: str = "en",
 ) -> list[Evidence]:
     """Compare each claim with every passage, in one batch of embeddings.
 
@@ -246,6 +278,14 @@ def gather(
         )
     )
     index = {t: i for i, t in enumerate(texts)}
+    # the alignment's words and phrases for the cited passages, in one batch (see `alignment`)
+    cited_texts = {passages[n - 1].text for marks in cited for n in marks}
+    _vectors(
+        embeddings,
+        [w for t in cited_texts for w in _windows(t)]
+        + [ph for claim in claims for ph, _ in _open_phrases(claim, list(cited_texts), 2)],
+    )
+    same = [(p.language or detect_language(p.text)) == language for p in passages]
     vecs = np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
     vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
     targets = vecs[[index[s] for s in flat]]
@@ -277,8 +317,70 @@ def gather(
         # relative to what is left to gain: a verbatim sentence moves little but far
         gain = [g / max(1.0 - a, 0.02) for g, a in zip(gain, agree, strict=True)]
         known: list[list[str] | None] = [gone.get(j + 1) for j in range(len(passages))]
-        out.append(Evidence(claim, marks, agree, gain, weakest, known, name_gain))
+        # alignment where the verdict needs it: the cited passages and the best-matching one
+        align, unaligned = [float("-inf")] * len(passages), [""] * len(passages)
+        for n in {*marks, 1 + int(np.argmax(agree))}:
+            align[n - 1], unaligned[n - 1] = alignment(
+                claim, passages[n - 1].text, embeddings, contexts[n - 1]
+            )
+        out.append(
+            Evidence(claim, marks, agree, gain, weakest, known, name_gain, align, unaligned, same)
+        )
     return out
+
+
+_WINDOW_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?|\d+(?:[.,]\d+)*")
+_VECTORS: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()  # short texts, any model
+_VECTORS_MAX = 50_000
+_VECTORS_LOCK = threading.Lock()
+
+
+def alignment(
+    claim: str, text: str, embeddings: KaynakEmbeddings, context: str = ""
+) -> tuple[float, str]:
+    """How well the claim's worst-found phrase is found in `text`, and that phrase: each content
+    phrase of the claim not found there word for word (nor, for a name, in `context`: the text
+    around `text`, where a sentence leaves its subject to the one before it) is compared
+    (multilingual similarity) with every run of one or two words of `text`, and the least of
+    their best matches is the alignment (1.0 when every phrase is found word for word). A
+    translated phrase finds its translation; a swapped-in fact finds nothing, however little it
+    moves the whole sentence."""
+    phrases = [
+        ph
+        for ph, found in _open_phrases(claim, [text, context or text], 2)
+        if 0 not in found and not (1 in found and all(w[0].isupper() for w in ph.split()))
+    ]
+    if not phrases:
+        return 1.0, ""
+    windows = _windows(text)
+    if not windows:
+        return 0.0, phrases[0]
+    vecs = _vectors(embeddings, phrases + windows)
+    best = (vecs[: len(phrases)] @ vecs[len(phrases) :].T).max(axis=1)
+    return float(best.min()), phrases[int(best.argmin())]
+
+
+def _windows(text: str) -> list[str]:
+    words = _WINDOW_RE.findall(text)
+    return list(dict.fromkeys(words + [f"{a} {b}" for a, b in itertools.pairwise(words)]))
+
+
+def _vectors(embeddings: KaynakEmbeddings, texts: list[str]) -> np.ndarray:
+    """Unit vectors of short texts, remembered (words and phrases recur from answer to answer)."""
+    model = getattr(embeddings, "model_id", "")
+    with _VECTORS_LOCK:
+        got = {t: _VECTORS[(model, t)] for t in texts if (model, t) in _VECTORS}
+    new = [t for t in dict.fromkeys(texts) if t not in got]
+    if new:
+        vecs = np.asarray(embeddings.embed_documents(new), dtype=np.float32)
+        vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+        got.update(zip(new, vecs, strict=True))
+        with _VECTORS_LOCK:
+            for t, v in zip(new, vecs, strict=True):
+                _VECTORS[(model, t)] = v
+            while len(_VECTORS) > _VECTORS_MAX:
+                _VECTORS.popitem(last=False)
+    return np.array([got[t] for t in texts])
 
 
 def _without(claim: str, phrase: str) -> str:
