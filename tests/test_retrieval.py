@@ -55,7 +55,6 @@ def test_langchain_retriever_interface(bot):
     assert docs[0].metadata["doc_id"] and docs[0].metadata["end"] > docs[0].metadata["start"]
 
 
-
 def _scores(bot, question: str, **weights: float) -> dict[str, float]:
     from rag.retrieval import Retriever
 

@@ -118,7 +118,9 @@ def test_kill_9_of_an_ingest_while_the_page_answers_then_a_rerun_repairs(page, t
         "ingest", "--vectors-later", "--wait", "5", str(folder), env=env, timeout=600
     )
     assert rerun.returncode == 0, rerun.stderr  # the lock died with the killed process
-    text, sources = _answered_within(client, "Which report mentions Solveig Aune?", "Aune", 8)
+    # the repair is the point here, not the 5 s notice (the test above): 300 new documents
+    # reach the page's lexical index later on a busy machine
+    text, sources = _answered_within(client, "Which report mentions Solveig Aune?", "Aune", 30)
     assert "[1]" in text and "Aune" in sources, text
 
     bot = Assistant(home=home, progress=False)
