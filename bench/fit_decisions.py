@@ -2,7 +2,7 @@
 abstain model (rag/abstain.json) and how many passages an extractive answer quotes.
 
     .venv/bin/python bench/fit_decisions.py            # fit, report out-of-fold, write the model
-    .venv/bin/python bench/fit_decisions.py --check    # report only, with the committed model
+    .venv/bin/python bench/fit_decisions.py --check    # fit and report; leave rag/abstain.json as it is
 
 Data: ../shared/datasets/xquad-dev (XQuAD, Artetxe, Ruder and Yogatama, ACL 2020; CC BY-SA
 4.0), ingested with the protocol of bench/xquad.py; English and Turkish questions. Every
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, quiet_logs, row, write_result
 from xquad import DATA, build
 
-from rag.text import detect_language
+from rag.text import detect_language, language_code
 
 FOLDS = 6
 # Candidate weights (USE, e5 alone, e5 in context, lexical), one set for passages in the
@@ -72,7 +72,9 @@ def _rank(bot: Any, q: dict[str, Any]) -> dict[str, Any]:
     parts = [[r.dense, r.e5 or 0.0, r.e5_context or 0.0, r.lexical] for r in ranked]
     q["parts"] = np.array(parts)
     language = detect_language(q["question"])
-    q["same"] = np.array([r.hit.metadata.get("language") == language for r in ranked], dtype=bool)
+    q["same"] = np.array(
+        [language_code(r.hit.metadata.get("language")) == language for r in ranked], dtype=bool
+    )
     return q
 
 

@@ -26,7 +26,15 @@ import numpy as np
 
 from rag.config import Settings
 from rag.embeddings import normalise
-from rag.text import detect_language, mentions, name_words, names_and_numbers, number_values, tokens
+from rag.text import (
+    detect_language,
+    language_code,
+    mentions,
+    name_words,
+    names_and_numbers,
+    number_values,
+    tokens,
+)
 
 if TYPE_CHECKING:
     from rag.lexical import LexicalIndex
@@ -126,7 +134,7 @@ class Decider:
             "names_missing": float(len(missing)),
             "names_unknown": float(len(unknown)),
             "same_language": float(
-                detect_language(question) == best.hit.metadata.get("language", "")
+                detect_language(question) == language_code(best.hit.metadata.get("language"))
             ),
         }
         return values, unknown

@@ -25,6 +25,7 @@ from rag.embeddings import KaynakEmbeddings
 from rag.text import (
     detect_language,
     fold,
+    language_code,
     mentions,
     name_words,
     names_and_numbers,
@@ -285,7 +286,7 @@ def gather(
         [w for t in cited_texts for w in _windows(t)]
         + [ph for claim in claims for ph, _ in _open_phrases(claim, list(cited_texts), 2)],
     )
-    same = [(p.language or detect_language(p.text)) == language for p in passages]
+    same = [(language_code(p.language) or detect_language(p.text)) == language for p in passages]
     vecs = np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
     vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
     targets = vecs[[index[s] for s in flat]]
@@ -370,6 +371,8 @@ def _vectors(embeddings: KaynakEmbeddings, texts: list[str]) -> np.ndarray:
     model = getattr(embeddings, "model_id", "")
     with _VECTORS_LOCK:
         got = {t: _VECTORS[(model, t)] for t in texts if (model, t) in _VECTORS}
+        for t in got:  # least recently used goes first
+            _VECTORS.move_to_end((model, t))
     new = [t for t in dict.fromkeys(texts) if t not in got]
     if new:
         vecs = np.asarray(embeddings.embed_documents(new), dtype=np.float32)

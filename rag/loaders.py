@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 from rag.config import Settings
-from rag.text import detect_language, normalize, short_hash
+from rag.text import detect_language, language_code, normalize, short_hash
 from rag.types import SourceDocument
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
@@ -166,7 +166,7 @@ def _make_document(
     text, found_url = clean_text(raw_text)
     if len(text.strip()) < 2 or not re.search(r"\w", text):
         raise LoadError("no readable text was found in it")
-    language = meta.get("language") or detect_language(text)
+    language = language_code(meta.get("language")) or detect_language(text)
     return SourceDocument(
         doc_id=doc_id_for(source),
         text=text,

@@ -1,8 +1,9 @@
 """Question -> ranked passages, and the decision that nothing relevant was found.
 
-Ranking: the dense (multilingual) similarity of each candidate, plus a bounded bonus for
-same-language lexical evidence (BM25 over five-letter stems, as a share of the most the
-question's terms could score), then the top few adjusted by a question-passage model. Dense
+Ranking: a weighted sum of the dense (multilingual) similarities of each candidate, by USE
+and by a question-passage model (e5), and of lexical evidence (BM25 over five-letter stems,
+as a share of the most the question's terms could score). Passages in the question's
+language get their own weights, where shared words count for much more. Dense
 similarity carries cross-lingual questions, where BM25 finds nothing; lexical evidence
 separates passages about the named person or term. Plain rank fusion of the two lists was
 worse cross-lingually (a BM25 list of chance matches pulls noise up), so lexical evidence
@@ -28,7 +29,7 @@ from rag.embeddings import cosine
 from rag.lexical import LexicalIndex
 from rag.relevance import Relevance
 from rag.store import Hit, Store
-from rag.text import detect_language, stems
+from rag.text import detect_language, language_code, stems
 from rag.types import Passage
 
 
@@ -177,11 +178,15 @@ class Retriever:
         s = self.settings
         language = detect_language(question)
         weights = {
-            c: s.ranking_weights(h.metadata.get("language") == language) for c, h in hits.items()
+            c: s.ranking_weights(language_code(h.metadata.get("language")) == language)
+            for c, h in hits.items()
         }
         partial = {c: weights[c][0] * dense[c] + weights[c][3] * lexical[c] for c in hits}
-        # Chunks whose e5 vectors are not stored yet (just ingested): embed the few best now.
-        on_demand = set(sorted(hits, key=lambda c: -partial[c])[: s.relevance_depth])
+        # Chunks whose e5 vectors are not stored yet (just ingested): embed the few best now,
+        # chosen by USE and lexical evidence alike in any language (a same-language passage
+        # that shares no word with the question still has its USE similarity).
+        first = {c: dense[c] + s.lexical_weight * lexical[c] for c in hits}
+        on_demand = set(sorted(hits, key=lambda c: -first[c])[: s.relevance_depth])
         e5 = self.relevance.scores(e5_query, list(hits.values()), on_demand)
         floor = min((v[0] for v in e5.values()), default=0.0)
         scored = []

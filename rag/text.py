@@ -170,6 +170,11 @@ def short_hash(text: str, length: int = 16) -> str:
     return content_hash(text)[:length]
 
 
+def language_code(value: object) -> str:
+    """A language as the two-letter code Kaynak compares: "TR", "tr-TR" and "tr_TR" are "tr"."""
+    return re.split(r"[-_]", str(value or "").strip().lower())[0]
+
+
 def detect_language(text: str, default: str = "en") -> str:
     """ISO 639-1 code. Short questions are decided by Turkish letters and function words
     (statistical identifiers are unreliable on five words); longer text by py3langid."""

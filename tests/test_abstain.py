@@ -76,6 +76,16 @@ def test_the_committed_model_is_complete_and_says_where_it_came_from():
     assert "xquad" in data["fitted"]["data"]
 
 
+def test_the_default_settings_are_the_ones_the_model_was_fitted_with():
+    """The model reads the fused score, so it holds only for the ranking it was fitted on."""
+    from rag.config import Settings
+
+    fitted = json.loads(MODEL_FILE.read_text(encoding="utf-8"))["fitted"]
+    defaults = Settings()
+    assert {k: getattr(defaults, k) for k in fitted["ranking_weights"]} == fitted["ranking_weights"]
+    assert defaults.answer_margin == fitted["answer_margin"]
+
+
 def test_probability_rises_with_the_evidence():
     model = AbstainModel.load()
     base = dict.fromkeys(FEATURES, 0.0) | {"e5": 0.8, "e5_context": 0.8, "score": 3.5}

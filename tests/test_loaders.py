@@ -231,3 +231,13 @@ def test_unreachable_and_malformed_urls(fresh):
     assert "cannot be resolved" in reasons["http://no-such-host.invalid/a"]
     assert "only http:// and https://" in reasons["file:///etc/passwd"]
     assert "host name" in reasons["https://"]
+
+
+def test_a_language_written_as_a_region_or_in_capitals_is_the_same_code(tmp_path):
+    """Retrieval weighs passages in the question's language apart, comparing codes: a sidecar's
+    "TR" or "tr-TR" must not make a Turkish document look foreign."""
+    (tmp_path / "haber.txt").write_text(
+        "Kanada ve Japonya görüşmelere başladı.\n", encoding="utf-8"
+    )
+    (tmp_path / "haber.meta.toml").write_text('language = "tr-TR"\n', encoding="utf-8")
+    assert load(str(tmp_path / "haber.txt"), Settings()).language == "tr"
