@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 
 # Turkish and English question words and particles that are never names.
 _NOT_NAMES = {
@@ -178,7 +179,11 @@ def language_code(value: object) -> str:
 def detect_language(text: str, default: str = "en") -> str:
     """ISO 639-1 code. Short questions are decided by Turkish letters and function words
     (statistical identifiers are unreliable on five words); longer text by py3langid."""
-    sample = text[:5000]
+    return _detect_language(text[:5000], default)
+
+
+@lru_cache(maxsize=2048)  # a question is read by retrieval, the decision and the answer
+def _detect_language(sample: str, default: str) -> str:
     words = tokens(sample)
     if len(words) <= 12:
         raw_words = set(re.findall(r"\w+", sample.lower()))
