@@ -165,9 +165,9 @@ def _cite(sentence: str, n: int) -> str:
     return f"{body[:-1]} [{n}]{body[-1]}" if body and body[-1] in ".!?" else f"{body} [{n}]."
 
 
-def evidence(cases: list[dict[str, Any]], emb: Any, names: float) -> dict[str, Any]:
+def evidence(cases: list[dict[str, Any]], emb: Any) -> dict[str, Any]:
     """Every (case, kind) compared with its passages once: arrays for fitting the numbers."""
-    from rag.citations import gather, missing_names, strip_markers
+    from rag.citations import gather, strip_markers
     from rag.types import Passage
 
     meta: list[dict[str, Any]] = []
@@ -177,23 +177,17 @@ def evidence(cases: list[dict[str, Any]], emb: Any, names: float) -> dict[str, A
         scripted = answers(case)
         claims = [strip_markers(text) for text, _ in scripted.values()]
         cites = [[n] for _, n in scripted.values()]
-        evs = gather(
-            claims, cites, passages, emb, case["contexts"], names, language=case["language"]
-        )
+        evs = gather(claims, cites, passages, emb, case["contexts"], language=case["language"])
         pad = K - len(passages)
         for kind, ev in zip(scripted, evs, strict=True):
             m = {k: case[k] for k in ("language", "title", "answer_kind")}
             meta.append({**m, "kind": kind, "cited": ev.cited[0] - 1, "holds": case["holds"]})
-            gone = [
-                g if g is not None else missing_names(ev.claim, c, emb, names)
-                for g, c in zip(ev.missing, case["contexts"], strict=True)
-            ]
+            # the worst-found name or number (-9: not judged, like -inf alignment)
+            names = [-9.0 if g is None else min(g.values(), default=1.0) for g in ev.missing]
             for name, values, fill in (
                 ("agree", ev.agree, -1.0),
                 ("phrase", ev.gain, 9.0),
-                ("numbers", [any(m.isdigit() for m in g) for g in gone], True),
-                ("names", [any(not m.isdigit() for m in g) for g in gone], True),
-                ("name_gain", ev.name_gain, 9.0),
+                ("names", names, -9.0),
                 ("align", [max(a, -9.0) for a in ev.align], -9.0),
                 ("same", ev.same, True),
             ):
@@ -209,7 +203,7 @@ def outcomes(ev: dict[str, Any], check: Any) -> np.ndarray:
     """DROPPED / KEPT / MOVED / MISPLACED for each row, as `rag.citations.decide` decides."""
     agree, align = ev["agree"], ev["align"]
     score = agree + check.weight * align
-    named = ~ev["numbers"] & (~ev["names"] | (ev["name_gain"] <= check.name))
+    named = ev["names"] >= check.names
     aligned = align >= np.where(ev["same"], check.align_same, check.align)
     ok = named & aligned & (score >= check.support) & (ev["phrase"] <= check.phrase)
     at, cited = np.arange(len(agree)), ev["cited"]
@@ -242,24 +236,28 @@ def rates(ev: dict[str, Any], got: np.ndarray, key: str = "kind") -> dict[str, A
 
 
 def objective(ev: dict[str, Any], got: np.ndarray) -> float:
-    """True claims kept minus lies kept (worst language each): a lie shown costs as much as a
-    true sentence lost (Kaynak then quotes the sources instead); unrelated claims never."""
+    """True claims kept minus lies kept, summed over the languages: a lie shown costs as much
+    as a true sentence lost (Kaynak then quotes the sources instead); unrelated claims never.
+    (Summed, not the worst language: each language's own numbers count.)"""
     n = len(GROUPS)
     kept, count = np.bincount(ev["group"], got == KEPT, n), np.bincount(ev["group"], None, n)
-    worst = (kept / np.maximum(count, 1)).reshape(len(LANGUAGES), len(KINDS))
-    return worst[:, 0].min() - worst[:, 1].max() - worst[:, 2].max() - 20 * worst[:, 3].max()
+    rate = (kept / np.maximum(count, 1)).reshape(len(LANGUAGES), len(KINDS))
+    return float((rate[:, 0] - rate[:, 1] - rate[:, 2] - 20 * rate[:, 3]).sum())
 
 
-# The name probe on and alignment >= 0.4 across languages, support at most 1.1: without
-# those the hand-written pairs' invented entities pass (bench/verifier.py precision < 0.923).
+# Bounds from the hand-written pairs (bench/verifier.py): below names 0.55, alignment 0.4
+# across languages or above support 1.1 their invented entities pass (precision < 0.923). The
+# probe's Turkish true claims are the passage's own sentences, so it cannot see a Turkish
+# paraphrase lost: align_same stops at 0.7, below the hand-written one in
+# tests/test_citations.py (0.76).
 GRID = {
     "support": [round(0.6 + 0.025 * i, 3) for i in range(21)],
     "weight": [0.0, 1.0],
     "phrase": [0.3, 9.0],
     "margin": [0.025, 9.0],
-    "name": [0.0],
-    "align": [0.4, 0.45],
+    "align": [0.4, 0.45, 0.5],
     "align_same": [0.5, 0.6, 0.7],
+    "names": [0.55, 0.6],
 }
 
 
@@ -354,7 +352,7 @@ def main() -> int:
     cases = load_cases(args.limit, args.refresh)
     emb = Memo(load_embeddings(Settings().embeddings))
     configured = Check.from_settings(Settings())
-    ev = evidence(cases, emb, configured.names)
+    ev = evidence(cases, emb)
     old = before(cases, ev, emb) if args.before else {}
     oof, fitted = cross_validate(ev, configured)
     now = rates(ev, oof)

@@ -75,17 +75,18 @@ class Settings:
     # of the passage) must reach `support_threshold`; that alignment must reach
     # `support_align` across languages and `support_align_same` within one; leaving out one of
     # its phrases may raise agreement at most `support_phrase` of what is left to 1 (more: the
-    # passage does not say that phrase), leaving out a name the passage lacks at most
-    # `support_name` (a translated name lowers it); another retrieved passage must match better
-    # by `support_margin` for the citation to count as wrong (fitted: never; set to move a
-    # wrong citation to the passage that says it, which costs no lie on that data).
+    # passage does not say that phrase); a name not spelled alike around the passage must match
+    # a word or two of it with similarity `support_names` (its translation does); another
+    # retrieved passage must match better by `support_margin` for the citation to count as
+    # wrong (fitted: never; set to move a wrong citation to the passage that says it, which
+    # costs no lie on that data).
     support_threshold: float = 1.025
     support_weight: float = 1.0
     support_phrase: float = 0.3
     support_margin: float = 0.025
-    support_name: float = 0.0
     support_align: float = 0.4
-    support_align_same: float = 0.5
+    support_align_same: float = 0.7
+    support_names: float = 0.55
     max_chunk_chars: int = 600
     max_file_bytes: int = 20_000_000
     max_question_chars: int = 2_000

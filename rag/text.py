@@ -154,12 +154,16 @@ _NUMBER_WORDS = {
     "yirmi": 20, "otuz": 30, "kirk": 40, "elli": 50, "yuz": 100, "milyon": 10**6,
     "milyar": 10**9,
 }  # fmt: skip
+_SUFFIXED_NUMBER_RE = re.compile(r"milyon|milyar")  # "37 milyondan", "5 milyarlık"
 
 
 def number_values(text: str) -> set[int]:
-    """The numbers a text states, in digits or words ("eight", "sekiz", "2050")."""
+    """The numbers a text states, in digits or words ("eight", "sekiz", "2050", "milyondan")."""
     values = {int(n) for n in re.findall(r"\d+", text) if len(n) < 16}
-    values |= {_NUMBER_WORDS[w] for w in tokens(text) if w in _NUMBER_WORDS}
+    for w in tokens(text):
+        suffixed = _SUFFIXED_NUMBER_RE.match(w)
+        if w in _NUMBER_WORDS or suffixed:
+            values.add(_NUMBER_WORDS[suffixed.group() if suffixed else w])
     return values
 
 
