@@ -14,7 +14,7 @@ from langchain_core.language_models import BaseChatModel
 
 from rag import answering
 from rag.chat import History, standalone_question
-from rag.citations import Check, verify
+from rag.citations import Check, prepare, verify
 from rag.config import Settings
 from rag.embeddings import load_embeddings
 from rag.ingest import ProgressFn, ingest
@@ -248,6 +248,11 @@ class Assistant:
 
     def _generative(self, llm: BaseChatModel, base: Answer) -> Iterator[str | Answer]:
         messages = answering.llm_messages(base.standalone_question, base.passages, base.language)
+        # the citation check's side of the comparison is embedded while the model writes
+        ready = threading.Thread(
+            target=self._prepare_check, args=(base.passages,), daemon=True, name="kaynak-check"
+        )
+        ready.start()
         parts: list[str] = []
         try:
             for chunk in llm.stream(messages):
@@ -267,6 +272,7 @@ class Assistant:
             return
         dropped = []
         if not answering.is_cannot_answer(raw):
+            ready.join()
             checked = verify(
                 raw,
                 base.passages,
@@ -287,6 +293,12 @@ class Assistant:
             dropped = checked.dropped
         # Nothing the model said survived verification: quote the sources instead.
         yield from self._quoted_instead(base, dropped=dropped)
+
+    def _prepare_check(self, passages: list[Passage]) -> None:
+        try:
+            prepare(passages, self.embeddings)
+        except Exception:  # the check embeds what is missing itself
+            log.warning("could not prepare the citation check ahead", exc_info=True)
 
     def _quoted_instead(
         self, base: Answer, note: str = "", dropped: list[DroppedSentence] | None = None

@@ -229,6 +229,26 @@ def decide(ev: Evidence, check: Check) -> tuple[list[int], str]:
     return [], problems[max(ev.cited, key=lambda n: ev.agree[n - 1])]
 
 
+def prepare(passages: Sequence[Passage], embeddings: KaynakEmbeddings) -> None:
+    """Embed ahead what the check compares a model's sentences with: each passage's sentences,
+    words and two-word runs (remembered, see `_vectors`). `Assistant` calls it while the model
+    writes, so that checking the answer then embeds little more than the model's sentences."""
+    languages = _languages(passages)
+    _vectors(
+        embeddings,
+        [s for p in passages for s in _sentences(p)]
+        + [w for p, code in zip(passages, languages, strict=True) for w in _windows(p.text, code)],
+    )
+
+
+def _sentences(passage: Passage) -> list[str]:
+    return split_sentences(passage.text, passage.language or "en") or [passage.text]
+
+
+def _languages(passages: Sequence[Passage]) -> list[str]:
+    return [language_code(p.language) or detect_language(p.text) for p in passages]
+
+
 def gather(
     claims: list[str],
     cited: list[list[int]],
@@ -246,7 +266,7 @@ def gather(
     the passage than the whole claim, the passage does not say that phrase (a swapped fact)."""
     if not claims:
         return []
-    sentences = [split_sentences(p.text, p.language or "en") or [p.text] for p in passages]
+    sentences = [_sentences(p) for p in passages]
     owners = np.array([j for j, ss in enumerate(sentences) for _ in ss])
     flat = [s for ss in sentences for s in ss]
     contexts = list(contexts or [p.text for p in passages])
@@ -256,21 +276,22 @@ def gather(
         open_ = [ph for ph, found in _open_phrases(claim, texts, 2) if len(found) < len(texts)]
         open_.sort(key=len, reverse=True)
         variants.append([(ph, _without(claim, ph)) for ph in open_[:max_phrases]])
-    texts = list(dict.fromkeys(claims + flat + [v for per in variants for _, v in per]))
+    texts = list(dict.fromkeys(claims + [v for per in variants for _, v in per]))
     index = {t: i for i, t in enumerate(texts)}
-    # the alignment's words and phrases for the cited passages, in one batch (see `alignment`)
-    languages = [language_code(p.language) or detect_language(p.text) for p in passages]
+    # the passages' sentences, and the alignment's words and phrases for the cited passages,
+    # in one batch (remembered: see `prepare`)
+    languages = _languages(passages)
     cited_at = {n - 1 for marks in cited for n in marks}
     cited_texts = [passages[j].text for j in cited_at]
-    _vectors(
+    targets = _vectors(
         embeddings,
-        [w for j in cited_at for w in _windows(passages[j].text, languages[j])]
+        flat
+        + [w for j in cited_at for w in _windows(passages[j].text, languages[j])]
         + [ph for claim in claims for ph, _ in _open_phrases(claim, cited_texts, 2)],
-    )
+    )[: len(flat)]
     same = [code == language for code in languages]
     vecs = np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
     vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
-    targets = vecs[[index[s] for s in flat]]
 
     def per_passage(v: np.ndarray) -> list[float]:
         sims = targets @ v
