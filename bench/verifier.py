@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import CORPUS, ROOT, percentiles, row, timed_ms, write_result
 from verifier_xquad import BEFORE, BEFORE_THRESHOLD, old_citations
 
+RUNS = 30  # timed runs of each latency row
+
 
 def main() -> None:
     from rag.citations import Check, verify
@@ -86,13 +88,13 @@ def main() -> None:
 
     latency = {
         "passages seen before": percentiles(
-            [timed_ms(lambda: verify(answer, sources, emb, check=check))[0] for _ in range(30)]
+            [timed_ms(lambda: verify(answer, sources, emb, check=check))[0] for _ in range(RUNS)]
         ),
         "never seen, prepared while the model writes": percentiles(
-            [check_ms(True) for _ in range(30)]
+            [check_ms(True) for _ in range(RUNS)]
         ),
-        "never seen, not prepared": percentiles([check_ms(False) for _ in range(30)]),
-        "preparing (while the model writes)": percentiles([prepare_ms() for _ in range(30)]),
+        "never seen, not prepared": percentiles([check_ms(False) for _ in range(RUNS)]),
+        "preparing (while the model writes)": percentiles([prepare_ms() for _ in range(RUNS)]),
     }
     pairs_group = f"{len(pairs)} hand-written pairs ({sum(truth)} supported)"
     write_result(
@@ -115,6 +117,7 @@ def main() -> None:
             "check": asdict(check),
             "before": {"commit": BEFORE, "threshold": BEFORE_THRESHOLD},
             "wrongly_kept": {w: [f"{k}: {n}" for k, n in c.items()] for w, c in wrongly.items()},
+            "runs": RUNS,
             "latency_ms": latency,
         },
     )
