@@ -70,7 +70,7 @@ def _rank(bot: Any, q: dict[str, Any]) -> dict[str, Any]:
     q["ranked"] = ranked = bot.retriever.rank(q["question"])
     q["hit"] = np.array([_hits(r, q["spans"]) for r in ranked], dtype=bool)
     parts = [[r.dense, r.e5 or 0.0, r.e5_context or 0.0, r.lexical] for r in ranked]
-    q["parts"] = np.array(parts)
+    q["parts"] = np.array(parts, dtype=float).reshape(-1, 4)  # (0, 4) when nothing is found
     language = detect_language(q["question"])
     q["same"] = np.array(
         [language_code(r.hit.metadata.get("language")) == language for r in ranked], dtype=bool
