@@ -182,8 +182,8 @@ def evidence(cases: list[dict[str, Any]], emb: Any) -> dict[str, Any]:
         for kind, ev in zip(scripted, evs, strict=True):
             m = {k: case[k] for k in ("language", "title", "answer_kind")}
             meta.append({**m, "kind": kind, "cited": ev.cited[0] - 1, "holds": case["holds"]})
-            # the worst-found name or number (-9: not judged, like -inf alignment)
-            names = [-9.0 if g is None else min(g.values(), default=1.0) for g in ev.missing]
+            # the worst-found name or number (-inf: a number not stated; -9: not judged)
+            names = [-9.0 if g is None else min(g.values(), default=np.inf) for g in ev.missing]
             for name, values, fill in (
                 ("agree", ev.agree, -1.0),
                 ("phrase", ev.gain, 9.0),

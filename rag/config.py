@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -24,6 +25,14 @@ for _key, _value in OFFLINE_ENV.items():
 
 class ConfigError(ValueError):
     """A setting has a value Kaynak cannot use; the message says what to change."""
+
+
+log = logging.getLogger(__name__)
+
+# Settings that are gone, and what took their place (a variable still set is reported).
+_RETIRED = {
+    "support_name": "names are now found by meaning, see KAYNAK_SUPPORT_NAMES",
+}
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,9 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
         """Defaults, then KAYNAK_<FIELD> variables, then keyword overrides."""
         env = dict(os.environ if env is None else env)
+        for name, instead in _RETIRED.items():
+            if env.get(f"KAYNAK_{name.upper()}"):
+                log.warning("KAYNAK_%s is no longer read: %s", name.upper(), instead)
         values: dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(f"KAYNAK_{f.name.upper()}")

@@ -154,16 +154,17 @@ _NUMBER_WORDS = {
     "yirmi": 20, "otuz": 30, "kirk": 40, "elli": 50, "yuz": 100, "milyon": 10**6,
     "milyar": 10**9,
 }  # fmt: skip
-_SUFFIXED_NUMBER_RE = re.compile(r"milyon|milyar")  # "37 milyondan", "5 milyarlık"
+# "37 milyondan", "5 milyarlık" (folded): case endings only, not "milyarder" or "milyonlarca"
+_SUFFIXED_NUMBER_RE = re.compile(r"(milyon|milyar)(a|da|dan|i|in|u|un|la|lik|luk|dir|dur)")
 
 
 def number_values(text: str) -> set[int]:
     """The numbers a text states, in digits or words ("eight", "sekiz", "2050", "milyondan")."""
     values = {int(n) for n in re.findall(r"\d+", text) if len(n) < 16}
     for w in tokens(text):
-        suffixed = _SUFFIXED_NUMBER_RE.match(w)
+        suffixed = _SUFFIXED_NUMBER_RE.fullmatch(w)
         if w in _NUMBER_WORDS or suffixed:
-            values.add(_NUMBER_WORDS[suffixed.group() if suffixed else w])
+            values.add(_NUMBER_WORDS[suffixed.group(1) if suffixed else w])
     return values
 
 

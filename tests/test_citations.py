@@ -135,6 +135,22 @@ def test_llm_answer_is_verified_and_streamed(corpus_home):
     assert answer.dropped[0].reason == "Justin Trudeau not found in the cited source"
 
 
+def test_the_answer_is_checked_even_when_preparing_the_check_ahead_fails(
+    corpus_home, monkeypatch, caplog
+):
+    def broken(passages, embeddings):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr("rag.assistant.prepare", broken)
+    bot = _bot(
+        corpus_home, "She met Yoshimasa Hayashi in Tokyo [1]. She also met Justin Trudeau [1]."
+    )
+    answer = bot.ask("Who did Joly meet in Tokyo?")
+    assert answer.answerer == "llm" and answer.text == "She met Yoshimasa Hayashi in Tokyo [1]."
+    assert answer.dropped[0].reason == "Justin Trudeau not found in the cited source"
+    assert "could not prepare the citation check" in caplog.text
+
+
 def test_cannot_answer_phrase_falls_back_to_extractive(corpus_home):
     bot = _bot(corpus_home, CANNOT_ANSWER)
     answer = bot.ask("Who did Joly meet in Tokyo?")
@@ -210,6 +226,12 @@ def test_fluent_true_english_claims_about_turkish_sources_are_kept(emb, claim):
         (
             "Pressure to reach its 2050 carbon neutrality goal pushed the Kishida government to put more emphasis on nuclear power, years after the 1986 Chernobyl disaster closed many Japanese plants [5].",
             "1986",  # (Chernobyl is near enough Fukushima in meaning; its year is not)
+        ),
+        pytest.param(
+            "Pressure to reach its 2050 carbon neutrality goal pushed the Kishida government to put more emphasis on nuclear power, years after the 2011 Chernobyl disaster closed many Japanese plants [5].",
+            "Chernobyl",
+            # a known miss: without a wrong year, a disaster for a disaster passes by meaning
+            marks=pytest.mark.xfail(strict=True, reason="Chernobyl is found as Fukushima"),
         ),
         # a swapped number and a swapped name
         (
@@ -301,6 +323,9 @@ def test_a_number_word_with_a_turkish_ending_states_the_number(emb):
     assert verify(claim.format(37), airport, emb).dropped == []
     out = verify(claim.format(47), airport, emb)
     assert out.citations == [] and out.dropped[0].reason == "47 not found in the cited source"
+    # a word that only begins like one is no number: "milyarder" is a billionaire
+    tycoon = [replace(_p("Milyarder iş insanı 37 ülkede otel işletiyor."), language="tr")]
+    assert verify("The billionaire runs hotels in 37 countries [1].", tycoon, emb).dropped == []
 
 
 def test_prepared_passages_are_not_embedded_again_to_check_an_answer(emb):
