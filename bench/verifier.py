@@ -69,31 +69,25 @@ def main() -> None:
         "Joly met Yoshimasa Hayashi in Tokyo [1]. They adopted an action plan [2]. "
         "It covers defence and economic security [3]. The plan strengthens cooperation [1]."
     )
-    from rag import citations
+    from rag.citations import forget, prepare
 
-    def forget() -> None:  # as for passages never seen: the remembered vectors go
-        with citations._VECTORS_LOCK:
-            citations._VECTORS.clear()
-        citations._turkish_stem.cache_clear()
-
-    def check_ms(prepared: bool) -> float:
-        forget()
+    def check_ms(seen: bool = True, prepared: bool = False) -> float:
+        if not seen:  # passages never seen: nothing remembered
+            forget()
         if prepared:  # as `Assistant` does while the model writes
-            citations.prepare(sources, emb)
+            prepare(sources, emb)
         return timed_ms(lambda: verify(answer, sources, emb, check=check))[0]
 
     def prepare_ms() -> float:
         forget()
-        return timed_ms(lambda: citations.prepare(sources, emb))[0]
+        return timed_ms(lambda: prepare(sources, emb))[0]
 
     latency = {
-        "passages seen before": percentiles(
-            [timed_ms(lambda: verify(answer, sources, emb, check=check))[0] for _ in range(RUNS)]
-        ),
+        "passages seen before": percentiles([check_ms() for _ in range(RUNS)]),
         "never seen, prepared while the model writes": percentiles(
-            [check_ms(True) for _ in range(RUNS)]
+            [check_ms(seen=False, prepared=True) for _ in range(RUNS)]
         ),
-        "never seen, not prepared": percentiles([check_ms(False) for _ in range(RUNS)]),
+        "never seen, not prepared": percentiles([check_ms(seen=False) for _ in range(RUNS)]),
         "preparing (while the model writes)": percentiles([prepare_ms() for _ in range(RUNS)]),
     }
     pairs_group = f"{len(pairs)} hand-written pairs ({sum(truth)} supported)"

@@ -5,8 +5,8 @@ model: a sentence stays only if it cites a source whose best sentence agrees wit
 words each of its phrases finds a match (a translation; a swapped-in fact finds none), whose
 text holds its numbers and its names (spelled alike, or a translation of a word or two there),
 where leaving out none of its phrases makes it agree better, and which no other retrieved
-passage beats clearly (then the sentence moves there if that passage passes, or goes). The numbers are fitted on XQuAD by bench/verifier_xquad.py
-(docs/benchmarks.md, section 4b).
+passage beats clearly (then the sentence moves there if that passage passes, or goes). The
+numbers are fitted on XQuAD by bench/verifier_xquad.py (docs/benchmarks.md, section 4b).
 """
 
 from __future__ import annotations
@@ -388,6 +388,13 @@ def _turkish_stem(word: str) -> str:
 
 _TURKISH = snowballstemmer.stemmer("turkish")
 _TURKISH_LOCK = threading.Lock()
+
+
+def forget() -> None:
+    """Forget the remembered vectors and stems, as if no passage had been seen."""
+    with _VECTORS_LOCK:
+        _VECTORS.clear()
+    _turkish_stem.cache_clear()
 
 
 def _vectors(embeddings: KaynakEmbeddings, texts: list[str]) -> np.ndarray:
