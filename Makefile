@@ -10,12 +10,12 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 
 $(VENV)/.ok: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q -e '.[llm]'
+	$(PIP) install -q -e '.[llm,mcp]'
 	touch $@
 
 # llama-cpp-python (for the real-LLM tests) compiles from source once; pip caches the wheel.
 $(VENV)/.ok-dev: $(VENV)/.ok
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -q -e '.[llm,llamacpp,dev]'
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -q -e '.[llm,mcp,llamacpp,dev]'
 	bash scripts/install-chromium.sh
 	touch $@
 

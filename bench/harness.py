@@ -133,7 +133,7 @@ def ask_page(
     client: Any, question: str, answerer: str = "Extractive (quotes the sources)"
 ) -> tuple[str, str]:
     """Ask through the page's own handler: the chat's last answer and the sources panel."""
-    chat, sources, _ = client.predict(question, [], 5, answerer, api_name="/ask")
+    chat, sources, _ = client.predict(question, 5, answerer, api_name="/ask")
     return chat[-1]["content"][0]["text"], sources
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.config import Settings
+from rag.config import Settings, package_path
 from rag.embeddings import normalise
 from rag.text import (
     detect_language,
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from rag.retrieval import Scored
     from rag.store import Store
 
-MODEL_FILE = Path(__file__).with_name("abstain.json")
+MODEL_FILE = package_path("abstain.json")  # package data, see pyproject.toml
 FEATURES = (
     "score",  # fused ranking score of the best passage
     "e5",  # e5 similarity of the best passage, alone and in context

@@ -15,7 +15,7 @@ from langchain_core.language_models import BaseChatModel
 from rag import answering
 from rag.chat import History, standalone_question
 from rag.citations import Check, prepare, verify
-from rag.config import Settings
+from rag.config import Settings, package_path
 from rag.embeddings import load_embeddings
 from rag.ingest import ProgressFn, ingest
 from rag.relevance import BackfillProgress
@@ -30,7 +30,7 @@ from rag.store import DocumentRecord, Store, write_lock
 from rag.text import detect_language
 from rag.types import Answer, DroppedSentence, IngestReport, Passage
 
-BUNDLED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+BUNDLED_CORPUS = package_path("corpus")  # the bundled article, shipped as package data
 WAIT_FOR_WRITER = 600.0  # seconds a write waits for another process's write to finish
 log = logging.getLogger(__name__)
 

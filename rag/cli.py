@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from rag.config import kaynak_version
 from rag.types import Answer
 
 
@@ -18,6 +19,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="kaynak",
         description="Answers about the news with citations you can check, on your own machine.",
     )
+    p.add_argument("--version", action="version", version=f"kaynak {kaynak_version()}")
     p.add_argument("--home", help="where the index lives (KAYNAK_HOME, default .kaynak/)")
     p.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000")
     p.add_argument("--embeddings", help="use (default), e5, or st:PATH_OR_NAME")
@@ -62,6 +64,16 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--auth", help="user:password required to open the page")
     ui.add_argument("--llm", help="none, ollama:MODEL, openai:MODEL or llamacpp:PATH.gguf")
     ui.add_argument("--llm-base-url")
+
+    mcp = sub.add_parser(
+        "mcp",
+        help="serve ask, search and documents to AI agents over the Model Context Protocol (stdio)",
+    )
+    mcp.add_argument(
+        "--allow-ingest",
+        action="store_true",
+        help="also offer an ingest tool (off by default: agents only read the index)",
+    )
 
     ev = sub.add_parser(
         "eval",
@@ -149,6 +161,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "eval" and not args.questions:
         print("kaynak: give a question set (JSONL), or --squad CONTEXTS.json", file=sys.stderr)
         return 2
+    if args.command == "mcp":
+        return _mcp(args)
     if args.command == "ui":
         from ui.app import launch
 
@@ -207,6 +221,24 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 0
     return _chat(bot, args.k)
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    """`kaynak mcp`: stdout carries the protocol, so nothing else may print there."""
+    import importlib.util
+
+    if importlib.util.find_spec("mcp") is None:
+        print(
+            "kaynak: the MCP server needs the `mcp` package: pip install 'kaynak[mcp]'",
+            file=sys.stderr,
+        )
+        return 2
+    from rag import Assistant
+    from rag.mcp_server import serve
+
+    bot = Assistant(**_overrides(args), progress=False)
+    bot.ensure_corpus()
+    return serve(bot, allow_ingest=args.allow_ingest)
 
 
 def _complete_background(bot, quiet: bool = False) -> None:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import os
 from dataclasses import dataclass, fields
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,23 @@ OFFLINE_ENV = {
 }
 for _key, _value in OFFLINE_ENV.items():
     os.environ.setdefault(_key, _value)
+
+
+def package_path(name: str) -> Path:
+    """A file or folder shipped inside the `rag` package (pyproject's package-data), found
+    through importlib.resources so that an installed wheel finds it as a clone does."""
+    path = resources.files("rag").joinpath(name)
+    if not isinstance(path, Path):  # wheels install unpacked; a zipped install is not supported
+        raise ConfigError(f"Kaynak must be installed unpacked to read its {name}")
+    return path
+
+
+def kaynak_version() -> str:
+    """The installed distribution's version (what `kaynak --version` prints)."""
+    try:
+        return metadata.version("kaynak")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 class ConfigError(ValueError):

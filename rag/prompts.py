@@ -74,3 +74,33 @@ def format_sources(passages: Sequence[Passage]) -> str:
 def _escape(text: str) -> str:
     # A source cannot close its own <source> element and smuggle text outside it.
     return text.replace("<", "‹").replace(">", "›")
+
+
+# What `kaynak mcp` tells an agent about itself and each of its tools (rag/mcp_server.py).
+MCP_INSTRUCTIONS = (
+    "Kaynak answers questions about the user's news sources (files and web pages indexed on "
+    "their machine), in English or Turkish. Every sentence of an answer carries [n] markers; "
+    "citation n's `quote` is the verbatim text of the source between characters `start` and "
+    "`end`, so it can be shown and checked as it is. When `abstained` is true the sources do "
+    "not answer the question: say so rather than answering from elsewhere."
+)
+MCP_ASK = (
+    "Answer a question from the indexed sources, with citations. Returns `text`, the answer "
+    "with [n] markers, and `citations`: for each n the source's title, URL or path, the "
+    "exact quote (verbatim, source_text[start:end]) and its character offsets. `abstained` is true when the sources "
+    "do not answer the question; `abstained_because` then says why (for example a name no "
+    "source mentions), and no citation is given. Sentences the sources did not support were "
+    "removed and are listed in `dropped`. `history` holds earlier turns of the conversation "
+    "(question and answer) so that a follow-up such as 'And Hayashi?' is understood."
+)
+MCP_SEARCH = (
+    "Rank the indexed passages for a query, best first: each with its document, title, URL or "
+    "path, verbatim text, character offsets in the source and a relevance score. This is "
+    "retrieval only: nothing checks that a passage answers the query."
+)
+MCP_DOCUMENTS = "List the indexed documents: id, title, URL or path, language and number of chunks."
+MCP_INGEST = (
+    "Add files, folders or http(s) URLs to the index. Private and loopback addresses are "
+    "refused unless the user allowed them, and files over the size limit are skipped; the "
+    "report says what was added, updated, unchanged or skipped, and why."
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from rag.text import content_hash
@@ -100,6 +100,23 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def to_record(self) -> dict[str, Any]:
+        """The answer as a reader keeps it (JSON): text, citations with their exact quotes,
+        removed sentences; without the retrieved passages. `Answer.from_record` reads it."""
+        record = self.to_dict()
+        del record["passages"]
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Answer:
+        """The answer `to_record` gave (unknown keys, from a newer Kaynak, are ignored)."""
+        known = {f.name for f in fields(cls)} - {"passages", "citations", "dropped"}
+        return cls(
+            **{k: v for k, v in record.items() if k in known},
+            citations=[Citation(**c) for c in record.get("citations", [])],
+            dropped=[DroppedSentence(**d) for d in record.get("dropped", [])],
+        )
 
 
 @dataclass

@@ -27,8 +27,9 @@ from bench.harness import (
     start_page,
     stop,
 )
-from rag.types import Answer, Citation
-from ui.app import render_answer, render_documents, render_sources, safe_upload_name
+from rag import Assistant
+from tests.test_conversations import parse_export
+from ui.app import safe_upload_name
 
 VIEWPORT = {"width": 1300, "height": 900}
 ANSWER_TIMEOUT = 90_000  # ms for one streamed answer to finish
@@ -40,71 +41,12 @@ BOT_MESSAGES = '#chat [data-testid="bot"]'
 USER_MESSAGES = '#chat [data-testid="user"]'
 CARDS = "#sources .card"
 FILE_INPUT = '#upload input[type="file"]'
+PICKER_OPTIONS = "#conversations label"
 
 needs_chromium = pytest.mark.skipif(
     not Path(CHROMIUM).exists(),
     reason=f"{CHROMIUM} is missing (apt-get install chromium); the browser tests need it",
 )
-
-
-# --- rendering, without a browser -------------------------------------------------------------
-
-
-def _citation(n: int = 1, **changes: object) -> Citation:
-    fields: dict = dict(
-        n=n, doc_id="d1", title="Harbour <news>", url="https://example.org/a?x=1&y=2",
-        path="/data/harbour.txt", start=20, end=47, quote="The pier opens in June [2].",
-        publisher="Gazette", published="2024-05-01",
-    )  # fmt: skip
-    fields.update(changes)
-    return Citation(**fields)
-
-
-SOURCE = "Harbour news today. The pier opens in June [2]. The ferry runs at noon <b>daily</b>."
-
-
-def test_answer_markers_link_to_their_cards_and_nothing_else_becomes_markup():
-    html = render_answer(
-        "Joly said *this* <script>x()</script> [1] and [12], see [a](http://e.vil)."
-    )
-    assert '<a class="cite" href="#src-1">[1]</a>' in html
-    assert '<a class="cite" href="#src-12">[12]</a>' in html
-    assert "<script>" not in html and "&lt;script&gt;" in html
-    assert "\\*this\\*" in html  # markdown emphasis is escaped, shown as typed
-    assert "](http" not in html  # a source cannot smuggle in a link
-
-
-def test_cards_mark_the_cited_span_inside_its_escaped_context():
-    answer = Answer(question="q", text="It opens in June [1].", citations=[_citation()])
-    html = render_sources(answer, {"d1": SOURCE}.__getitem__)
-    assert html.count('class="card"') == 1 and 'id="src-1"' in html
-    assert "<mark>The pier opens in June [2].</mark>" in html
-    assert "Harbour news today. <mark>" in html  # text before the span, from the source
-    assert "&lt;b&gt;daily&lt;/b&gt;" in html and "<b>" not in html
-    assert "[1] Harbour &lt;news&gt;" in html and "Gazette · 2024-05-01" in html
-    assert (
-        'href="https://example.org/a?x=1&amp;y=2"' in html and 'rel="noopener noreferrer"' in html
-    )
-
-
-def test_a_card_without_a_web_address_names_its_file_and_survives_a_missing_source():
-    answer = Answer(question="q", text="x [1]", citations=[_citation(url="javascript:alert(1)")])
-    html = render_sources(answer, {}.__getitem__)  # the document was removed meanwhile
-    assert "javascript:" not in html and " · harbour.txt" in html
-    assert "<mark>The pier opens in June [2].</mark></div>" in html
-
-
-def test_the_sources_panel_before_a_question_and_after_an_abstention():
-    assert "Ask a question" in render_sources(None)
-    abstained = Answer(question="q", text="None of the sources mentions <Trudeau>.", abstained=True)
-    html = render_sources(abstained)
-    assert "No sources cited." in html and "&lt;Trudeau&gt;" in html and 'class="card"' not in html
-
-
-def test_the_documents_table_lists_what_is_stored(bot):
-    ((title, chunks, where, doc_id),) = render_documents(bot)
-    assert title == bot.documents()[0].title and chunks == bot.store.count()
-    assert where.startswith("https://globalnews.ca/") and bot.source_text(doc_id)
 
 
 @pytest.mark.parametrize(
@@ -173,10 +115,15 @@ def test_the_page_explains_bad_input_and_keeps_documents_across_a_restart(page_h
 
 
 @pytest.fixture(scope="module")
-def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def ui_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("ui") / "home"
+
+
+@pytest.fixture(scope="module")
+def ui_url(ui_home: Path) -> Iterator[str]:
     """`kaynak ui` running for real on a fresh home; yields its URL, stops it afterwards."""
-    tmp = tmp_path_factory.mktemp("ui")
-    env = kaynak_env(tmp / "home", GRADIO_TEMP_DIR=str(tmp / "gradio"), PYTHONUNBUFFERED="1")
+    tmp = ui_home.parent
+    env = kaynak_env(ui_home, GRADIO_TEMP_DIR=str(tmp / "gradio"), PYTHONUNBUFFERED="1")
     proc, url, seconds = start_page(env, log=tmp / "kaynak-ui.log")
     print(f"\n[ui] process start -> page ready: {seconds:.1f} s")
     try:
@@ -225,6 +172,21 @@ def wait_for_cards(page) -> None:  # type: ignore[no-untyped-def]
 
 def last_bot_message(page):  # type: ignore[no-untyped-def]
     return page.locator(BOT_MESSAGES).last
+
+
+def open_conversations(page) -> None:  # type: ignore[no-untyped-def]
+    if not page.locator("#conversations").is_visible():
+        page.get_by_text("Past conversations (kept in this browser)").click()
+    page.locator("#conversations").wait_for(state="visible")
+
+
+def chat_state(page) -> tuple[list[str], list[str], list[str]]:  # type: ignore[no-untyped-def]
+    """What a reader sees: the questions, the answers, and the marked quotes of the cards."""
+    return (
+        page.locator(USER_MESSAGES).all_inner_texts(),
+        page.locator(BOT_MESSAGES).all_inner_texts(),
+        page.locator("#sources .card mark").all_inner_texts(),
+    )
 
 
 def open_add_sources(page) -> None:  # type: ignore[no-untyped-def]
@@ -320,11 +282,11 @@ def test_unanswerable_question_says_so(page) -> None:  # type: ignore[no-untyped
 
 @pytest.mark.slow
 @needs_chromium
-def test_clear_empties_conversation(page) -> None:  # type: ignore[no-untyped-def]
+def test_new_conversation_empties_the_page_and_keeps_the_old_one(page) -> None:  # type: ignore[no-untyped-def]
     submit(page, "Who did Joly meet in Tokyo?")
     wait_for_cards(page)
     expect(page.locator(USER_MESSAGES)).to_have_count(1)
-    page.locator("#clear").click()
+    page.locator("#new").click()
     expect(page.locator(USER_MESSAGES)).to_have_count(0)
     expect(page.locator(BOT_MESSAGES)).to_have_count(0)
     expect(page.locator(CARDS)).to_have_count(0)
@@ -334,6 +296,9 @@ def test_clear_empties_conversation(page) -> None:  # type: ignore[no-untyped-de
     wait_for_cards(page)
     expect(page.locator(USER_MESSAGES)).to_have_count(1)
     expect(page.locator(USER_MESSAGES)).to_have_text("What did Joly say?")
+    open_conversations(page)
+    expect(page.locator(PICKER_OPTIONS)).to_have_count(2)
+    expect(page.locator(PICKER_OPTIONS).first).to_contain_text("What did Joly say?")
 
 
 @pytest.mark.slow
@@ -386,3 +351,80 @@ def test_source_text_is_escaped_not_executed(page, tmp_path: Path) -> None:  # t
     assert page.locator("#sources script, #chat script").count() == 0
     assert page.locator("#sources b, #chat b").filter(has_text="bold").count() == 0
     assert page.evaluate("window.__pwned === undefined") is True
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_a_reload_keeps_the_conversation_with_working_citations(page, ui_home, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    submit(page, "What did Joly say?")
+    wait_for_cards(page)
+    submit(page, "Who did Joly meet in Tokyo?")
+    expect(page.locator(BOT_MESSAGES)).to_have_count(2)
+    expect(page.locator(BOT_MESSAGES).nth(1).locator("a.cite").first).to_be_visible(
+        timeout=ANSWER_TIMEOUT
+    )
+    expect(page.locator("#export")).to_be_enabled()  # saved in the browser once answered
+    before = chat_state(page)
+    assert len(before[0]) == 2 and before[2], before
+
+    page.reload(wait_until="load")
+    expect(page.locator(USER_MESSAGES)).to_have_count(2)
+    expect(page.locator(CARDS).first).to_be_visible()
+    assert chat_state(page) == before
+    page.screenshot(path=str(tmp_path / "after-reload.png"), full_page=True)
+    # The latest answer's markers still open its cards; the earlier answer's are plain text.
+    latest, earlier = last_bot_message(page), page.locator(BOT_MESSAGES).first
+    expect(earlier.locator("a.cite")).to_have_count(0)
+    for href in latest.locator("a.cite").evaluate_all(
+        "els => els.map(e => e.getAttribute('href'))"
+    ):
+        expect(page.locator(f"#sources {href}.card")).to_have_count(1)
+    page.evaluate("window.scrollTo(0, 0)")
+    latest.locator('a.cite[href="#src-1"]').first.click()
+    page.wait_for_function("location.hash === '#src-1'")
+    expect(page.locator("#sources #src-1")).to_be_in_viewport()
+
+    # The follow-up after the reload still knows the conversation.
+    submit(page, "And what did she say?")
+    expect(page.locator(BOT_MESSAGES)).to_have_count(3)
+
+    # Export: a Markdown file whose every quote is the source's text at its offsets.
+    with page.expect_download() as download:
+        page.locator("#export").click()
+    markdown = Path(download.value.path()).read_text(encoding="utf-8")
+    assert download.value.suggested_filename.endswith(".md")
+    assert "## Question 1: What did Joly say?" in markdown
+    sources = parse_export(markdown)
+    assert sources, markdown
+    reader = Assistant(home=ui_home, progress=False)  # a second process's view of the index
+    for s in sources:
+        assert reader.source_text(s["doc_id"])[s["start"] : s["end"]] == s["quote"]
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_past_conversations_can_be_opened_and_deleted(page) -> None:  # type: ignore[no-untyped-def]
+    submit(page, "What did Joly say?")
+    wait_for_cards(page)
+    page.locator("#new").click()
+    expect(page.locator(USER_MESSAGES)).to_have_count(0)
+    submit(page, "Joly ne dedi?")
+    wait_for_cards(page)
+    open_conversations(page)
+    expect(page.locator(PICKER_OPTIONS)).to_have_count(2)
+
+    page.locator(PICKER_OPTIONS).filter(has_text="What did Joly say?").click()
+    expect(page.locator(USER_MESSAGES)).to_have_text(["What did Joly say?"])
+    expect(page.locator(CARDS).first).to_be_visible()
+
+    page.locator("#delete").click()
+    expect(page.locator(PICKER_OPTIONS)).to_have_count(1)
+    expect(page.locator(USER_MESSAGES)).to_have_text(["Joly ne dedi?"])  # the one left
+    page.reload(wait_until="load")
+    expect(page.locator(USER_MESSAGES)).to_have_text(["Joly ne dedi?"])
+    open_conversations(page)
+    expect(page.locator(PICKER_OPTIONS)).to_have_count(1)
+    page.locator("#delete").click()
+    expect(page.locator(USER_MESSAGES)).to_have_count(0)
+    expect(page.locator("#sources")).to_contain_text("Ask a question")
+    expect(page.locator("#export")).to_be_disabled()

@@ -1,10 +1,12 @@
-"""The Gradio page. It only calls `Assistant`; every text from a source is escaped here."""
+"""The Gradio page: its layout and events. It only calls `Assistant`; HTML comes from
+`ui/render.py`, and conversations are kept in the browser (`ui/conversations.py`)."""
 
 from __future__ import annotations
 
 import html
 import re
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -12,11 +14,18 @@ from typing import Any
 import gradio as gr
 
 from rag import Answer, Assistant, QuestionError, StoreError
-from rag.types import Citation
+from ui import conversations
+from ui.render import (
+    render_answer,
+    render_background,
+    render_conversation,
+    render_documents,
+    render_sources,
+    render_turn,
+)
 
 EXAMPLES = ["What did Joly say?", "Who did Joly meet in Tokyo?", "Joly ne dedi?"]
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".docx"]
-CONTEXT_CHARS = 220  # source text shown around a cited span
 
 CSS = """
 #sources .card {border: 1px solid var(--border-color-primary); border-radius: 8px;
@@ -30,92 +39,6 @@ CSS = """
 a.cite {text-decoration: none; font-weight: 600;}
 .note {color: var(--body-text-color-subdued); font-size: 0.9em;}
 """
-
-
-# --- rendering (pure functions, tested without a browser) -------------------------------------
-
-
-def render_answer(text: str) -> str:
-    """Answer text for the chat: escaped, with each [n] linked to its source card."""
-    escaped = html.escape(text, quote=False)
-    escaped = re.sub(r"([\\`*_{}\[\]()#+!|~>-])", r"\\\1", escaped)  # no markdown from sources
-    return re.sub(r"\\\[(\d+)\\\]", r'<a class="cite" href="#src-\1">[\1]</a>', escaped)
-
-
-def render_note(answer: Answer) -> str:
-    """Why the answer quotes the sources instead of the model's words (empty when it does not)."""
-    if not answer.note:
-        return ""
-    return f'\n\n<span class="note">ⓘ {html.escape(answer.note)}</span>'
-
-
-def render_dropped(answer: Answer) -> str:
-    """A note that the answer was trimmed, with each removed sentence and why, collapsed."""
-    if not answer.dropped:
-        return ""
-    n = len(answer.dropped)
-    items = "".join(
-        f"<li>“{html.escape(d.sentence)}” — {html.escape(d.reason)}</li>" for d in answer.dropped
-    )
-    return (
-        f'\n\n<details class="dropped"><summary>{n} sentence{"s" if n > 1 else ""} removed: '
-        f"the cited sources do not support {'them' if n > 1 else 'it'}</summary>"
-        f"<ul>{items}</ul></details>"
-    )
-
-
-def render_sources(answer: Answer | None, source_text: Any = None) -> str:
-    if answer is None:
-        return (
-            '<div class="empty">Ask a question: the passages each answer cites appear here.</div>'
-        )
-    if answer.abstained or not answer.citations:
-        return f'<div class="empty"><b>No sources cited.</b> {html.escape(answer.text)}</div>'
-    return "\n".join(_card(c, source_text) for c in answer.citations)
-
-
-def _card(c: Citation, source_text: Any) -> str:
-    context = html.escape(c.quote)
-    before = after = ""
-    if source_text is not None:
-        try:
-            text = source_text(c.doc_id)
-            before = text[max(0, c.start - CONTEXT_CHARS) : c.start]
-            after = text[c.end : c.end + CONTEXT_CHARS]
-        except KeyError:
-            pass
-    lead = "…" if before and c.start > CONTEXT_CHARS else ""
-    tail = "…" if after else ""
-    passage = f"{lead}{html.escape(before)}<mark>{context}</mark>{html.escape(after)}{tail}"
-    meta = " · ".join(html.escape(x) for x in (c.publisher, c.published) if x)
-    link = ""
-    if c.url.startswith(("http://", "https://")):
-        link = (
-            f' · <a href="{html.escape(c.url, quote=True)}" target="_blank" '
-            'rel="noopener noreferrer">original</a>'
-        )
-    elif c.path:
-        link = f" · {html.escape(Path(c.path).name)}"
-    return (
-        f'<div class="card" id="src-{c.n}"><h4>[{c.n}] {html.escape(c.title)}</h4>'
-        f'<div class="meta">{meta}{link}</div><div class="passage">{passage}</div></div>'
-    )
-
-
-def render_documents(bot: Assistant) -> list[list[Any]]:
-    return [[d.title, d.chunks, d.url or d.path, d.doc_id] for d in bot.documents()]
-
-
-def render_background(bot: Assistant) -> str:
-    """How far the relevance model's vectors are (computed after ingest, in the background)."""
-    progress = bot.background_progress()
-    if progress is None or progress[0] >= progress[1]:
-        return ""
-    done, total = progress
-    return (
-        f"Computing relevance vectors: {done:,} of {total:,} passages. New documents are "
-        "already searchable; answers about them get better when this is done."
-    )
 
 
 def safe_upload_name(name: str) -> str:
@@ -141,7 +64,15 @@ def build_app(bot: Assistant) -> gr.Blocks:
             "## Kaynak — answers about the news, with sources you can check\n"
             "Ask in English or Turkish. Every answer cites the exact passages it comes from."
         )
-        history = gr.State([])
+        # Markdown exports, handed to Gradio (which copies them to its cache); gone at exit
+        exports = tempfile.TemporaryDirectory(prefix="kaynak-exports-")
+        # the current conversation's answers (records), and every conversation of this browser
+        turns = gr.State([])
+        saved = gr.BrowserState(
+            conversations.empty(),
+            storage_key=conversations.STORAGE_KEY,
+            secret=conversations.browser_secret(bot.settings.home),
+        )
         with gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(
@@ -161,7 +92,18 @@ def build_app(bot: Assistant) -> gr.Blocks:
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                 gr.Examples(EXAMPLES, inputs=box, label="Examples")
-                clear = gr.Button("Clear conversation", size="sm", elem_id="clear")
+                with gr.Row():
+                    new = gr.Button("New conversation", size="sm", elem_id="new")
+                    delete = gr.Button(
+                        "Delete this conversation", size="sm", variant="stop", elem_id="delete"
+                    )
+                    export = gr.DownloadButton(
+                        "Export as Markdown", size="sm", elem_id="export", interactive=False
+                    )
+                with gr.Accordion("Past conversations (kept in this browser)", open=False):
+                    picker = gr.Radio(
+                        [], label="Open a conversation", elem_id="conversations", type="value"
+                    )
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(render_sources(None), elem_id="sources")
@@ -198,44 +140,87 @@ def build_app(bot: Assistant) -> gr.Blocks:
             background = gr.Markdown(render_background(bot), elem_id="background")
         gr.Timer(5).tick(lambda: render_background(bot), None, background)
 
-        def respond(message: str, messages: list, turns: list, k_value: float, who: str):  # type: ignore[no-untyped-def]
-            messages = list(messages or [])
+        def respond(message: str, records: list, k_value: float, who: str):  # type: ignore[no-untyped-def]
+            past = [Answer.from_record(r) for r in records or []]
+            # earlier answers' markers lose their links: the panel will show the new cards
+            messages = [m for a in past for m in render_turn(a, latest=False)]
             message = message or ""
             messages.append({"role": "user", "content": message})
             messages.append({"role": "assistant", "content": "…"})
+            history = [(a.question, a.text) for a in past]
             # the previous answer's cards must not stand beside the new answer's markers
-            yield messages, turns, '<div class="empty">Looking for sources…</div>', ""
+            yield messages, records, '<div class="empty">Looking for sources…</div>', ""
             try:
                 answer = None
                 streamed = ""
                 for event in bot.stream(
-                    message, history=turns, k=int(k_value), use_llm=who == "Language model"
+                    message, history=history, k=int(k_value), use_llm=who == "Language model"
                 ):
                     if isinstance(event, Answer):
                         answer = event
                     else:
                         streamed += event
                         messages[-1] = {"role": "assistant", "content": render_answer(streamed)}
-                        yield messages, turns, gr.update(), ""
+                        yield messages, records, gr.update(), ""
             except QuestionError as exc:
                 messages[-1] = {"role": "assistant", "content": html.escape(f"⚠ {exc}")}
-                yield messages, turns, gr.update(), ""
+                yield messages, records, gr.update(), ""
                 return
             assert answer is not None
-            content = render_answer(answer.text) + render_note(answer) + render_dropped(answer)
-            messages[-1] = {"role": "assistant", "content": content}
-            turns = [*turns, (message, answer.text)]
-            yield messages, turns, render_sources(answer, bot.source_text), ""
+            messages[-2:] = render_turn(answer)
+            records = [*(records or []), answer.to_record()]
+            yield messages, records, render_sources(answer, bot.source_text), ""
 
-        outputs = [chat, history, sources, box]
-        box.submit(respond, [box, chat, history, k, answerer], outputs, api_visibility="private")
-        send.click(respond, [box, chat, history, k, answerer], outputs, api_name="ask")
-        clear.click(
-            lambda: ([], [], render_sources(None)),
-            None,
-            [chat, history, sources],
-            api_visibility="private",
-        )
+        def view(store: conversations.Store) -> tuple[Any, ...]:
+            """The page for the store's current conversation: chat, its answers, the latest
+            answer's sources, the list of conversations and the export."""
+            store = conversations.valid(store)
+            conversation = conversations.current(store)
+            past = conversations.answers(conversation)
+            file = None
+            if conversation is not None:  # one file per conversation, rewritten as it grows
+                folder = Path(exports.name) / conversation["id"]
+                folder.mkdir(exist_ok=True)
+                file = folder / conversations.export_name(conversation)
+                file.write_text(conversations.to_markdown(conversation), encoding="utf-8")
+            return (
+                render_conversation(past),
+                [a.to_record() for a in past],
+                render_sources(past[-1] if past else None, bot.source_text),
+                gr.update(choices=conversations.choices(store), value=store["current"]),
+                gr.update(value=str(file) if file else None, interactive=file is not None),
+            )
+
+        def remember(store: conversations.Store, records: list):  # type: ignore[no-untyped-def]
+            store = conversations.save_turns(store, records or [])
+            return store, *view(store)[3:]
+
+        outputs = [chat, turns, sources, box]
+        page = [chat, turns, sources, picker, export]
+        for event in (
+            box.submit(respond, [box, turns, k, answerer], outputs, api_visibility="private"),
+            send.click(respond, [box, turns, k, answerer], outputs, api_name="ask"),
+        ):
+            event.then(remember, [saved, turns], [saved, picker, export], api_visibility="private")
+
+        def opened(store: conversations.Store):  # type: ignore[no-untyped-def]
+            return conversations.valid(store), *view(store)
+
+        def switch(store: conversations.Store, conversation_id: str | None):  # type: ignore[no-untyped-def]
+            return opened(conversations.select(store, conversation_id))
+
+        def start_new(store: conversations.Store):  # type: ignore[no-untyped-def]
+            return opened(conversations.select(store, None))
+
+        def forget(store: conversations.Store):  # type: ignore[no-untyped-def]
+            store = conversations.valid(store)
+            return opened(conversations.delete(store, store["current"]))
+
+        private: dict[str, Any] = {"api_visibility": "private"}
+        app.load(opened, [saved], [saved, *page], **private)
+        picker.input(switch, [saved, picker], [saved, *page], **private)
+        new.click(start_new, [saved], [saved, *page], **private)
+        delete.click(forget, [saved], [saved, *page], **private)
 
         def add_sources(paths: list[str] | None, link: str, progress=gr.Progress()):  # type: ignore[no-untyped-def]
             inputs: list[str] = []
