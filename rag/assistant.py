@@ -12,7 +12,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from rag import answering
+from rag import answering, manifest
 from rag.chat import History, standalone_question
 from rag.citations import Check, prepare, verify
 from rag.config import Settings, package_path
@@ -27,6 +27,7 @@ from rag.retrieval import (
     to_passage,
 )
 from rag.store import DocumentRecord, Store, write_lock
+from rag.store_errors import storage_faults
 from rag.text import detect_language
 from rag.types import Answer, DroppedSentence, IngestReport, Passage
 
@@ -85,12 +86,16 @@ class Assistant:
         background thread (`complete_background` computes them now instead)."""
         if isinstance(inputs, str | Path):
             inputs = [inputs]
-        with self._write_lock, write_lock(self.settings, wait, on_wait or log.warning):
-            if rebuild:
-                self.store.drop_all()
-            report = ingest(inputs, self.store, self.settings, prune=prune, on_progress=on_progress)
-        if report.added or report.updated or report.removed or rebuild:
-            self.retriever.invalidate()  # and save it, so the next process loads it
+        with storage_faults(self.settings):
+            with self._write_lock, write_lock(self.settings, wait, on_wait or log.warning):
+                if rebuild:
+                    self.store.drop_all()
+                    manifest.forget(self.settings.home, manifest.read(self.settings.home))
+                report = ingest(
+                    inputs, self.store, self.settings, prune=prune, on_progress=on_progress
+                )
+            if report.added or report.updated or report.removed or rebuild:
+                self.retriever.invalidate()  # and save it, so the next process loads it
         if background and (report.added or report.updated or rebuild):
             self.start_background()
         return report
@@ -165,11 +170,13 @@ class Assistant:
         wait: float = WAIT_FOR_WRITER,
         on_wait: Callable[[str], None] | None = None,
     ) -> bool:
-        with self._write_lock, write_lock(self.settings, wait, on_wait or log.warning):
-            if doc_id not in self.store.documents():
-                return False
-            self.store.delete_document(doc_id)
-        self.retriever.invalidate()
+        with storage_faults(self.settings):
+            with self._write_lock, write_lock(self.settings, wait, on_wait or log.warning):
+                if doc_id not in self.store.documents():
+                    return False
+                self.store.delete_document(doc_id)
+                manifest.forget(self.settings.home, [doc_id])
+            self.retriever.invalidate()
         self.start_background()  # forgets the removed chunks' e5 vectors
         return True
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -64,6 +65,24 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--auth", help="user:password required to open the page")
     ui.add_argument("--llm", help="none, ollama:MODEL, openai:MODEL or llamacpp:PATH.gguf")
     ui.add_argument("--llm-base-url")
+
+    doctor = sub.add_parser(
+        "doctor", help="check the index against its manifest of sources; --repair rebuilds it"
+    )
+    doctor.add_argument(
+        "--repair",
+        action="store_true",
+        help="rebuild what is wrong from the sources (a damaged index is moved aside, not deleted)",
+    )
+    doctor.add_argument("--wait", type=float, default=600.0, help="as for ingest")
+    exp = sub.add_parser("export", help="write the whole index, vectors included, to one file")
+    exp.add_argument("file", help="the file to write, e.g. kaynak-index.zip")
+    imp = sub.add_parser(
+        "import", help="load an exported index (into an empty index, on disk or a server)"
+    )
+    imp.add_argument("file")
+    imp.add_argument("--replace", action="store_true", help="drop the index that is there first")
+    imp.add_argument("--wait", type=float, default=600.0, help="as for ingest")
 
     mcp = sub.add_parser(
         "mcp",
@@ -149,13 +168,16 @@ def _waiting(message: str) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "ingest" and args.rebuild:
+        from rag import manifest
         from rag.config import Settings
         from rag.store import drop_index, write_lock
+        from rag.store_errors import storage_faults
 
         # dropped before the Assistant opens it: a rebuild may change the embedding model
         settings = Settings.from_env(**_overrides(args))
-        with write_lock(settings, args.wait, _waiting):
+        with write_lock(settings, args.wait, _waiting), storage_faults(settings):
             drop_index(settings)
+            manifest.forget(settings.home, manifest.read(settings.home))
     if args.command == "eval" and args.squad:
         return _eval_squad(args)
     if args.command == "eval" and not args.questions:
@@ -163,6 +185,10 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if args.command == "mcp":
         return _mcp(args)
+    if args.command == "doctor":
+        return _doctor(args)
+    if args.command == "import":
+        return _import(args)
     if args.command == "ui":
         from ui.app import launch
 
@@ -185,6 +211,18 @@ def _run(args: argparse.Namespace) -> int:
             or not report.skipped
             else 1
         )
+    if args.command == "export":
+        from pathlib import Path
+
+        from rag.backup import export_index
+
+        started = time.perf_counter()
+        counts = export_index(bot.store, Path(args.file))
+        print(
+            f"exported {counts.get('documents', 0)} documents and {counts.get('', 0)} chunks "
+            f"with their vectors to {args.file} ({time.perf_counter() - started:.1f} s)"
+        )
+        return 0
     if args.command == "docs":
         docs = bot.documents()
         if args.json:
@@ -221,6 +259,57 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 0
     return _chat(bot, args.k)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """Check (and with --repair, rebuild) the index; exit 1 while something is wrong."""
+    from rag import Assistant, doctor
+    from rag.config import Settings
+
+    settings = Settings.from_env(**_overrides(args))
+    checkup = doctor.check(settings)
+    print(checkup.summary())
+    if not args.repair or checkup.ok:
+        return 0 if checkup.ok else 1
+    print("\nRepairing …", flush=True)
+    report = doctor.repair(
+        settings, lambda: Assistant(settings), wait=args.wait, on_progress=_waiting
+    )
+    print(report.summary())
+    after = doctor.check(settings)
+    print("\nAfter the repair:\n" + after.summary())
+    return 0 if after.ok and not report.lost else 1
+
+
+def _import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rag import Assistant, manifest
+    from rag.backup import import_index
+    from rag.relevance import ALONE, CONTEXT
+    from rag.store import write_lock
+
+    started = time.perf_counter()
+    bot = Assistant(**_overrides(args))
+    relevance = bot.retriever.relevance
+    sides = {}
+    if relevance is not None:
+        sides = dict.fromkeys((ALONE, CONTEXT), relevance.model.model_id)
+    with write_lock(bot.settings, args.wait, _waiting):
+        if args.replace:
+            bot.store.drop_all()
+            manifest.forget(bot.settings.home, manifest.read(bot.settings.home))
+        report = import_index(bot.store, Path(args.file), sides, on_progress=_waiting)
+    bot.retriever.invalidate()
+    for skipped in report.skipped:
+        print(f"kaynak: not imported: {skipped}", file=sys.stderr)
+    _complete_background(bot)
+    print(
+        f"imported {report.documents} documents and {report.chunks} chunks from {args.file} "
+        f"into {bot.settings.chroma_url or bot.settings.home} "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
+    return 0
 
 
 def _mcp(args: argparse.Namespace) -> int:

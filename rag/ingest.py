@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from rag import manifest
 from rag.chunking import split_chunks
 from rag.config import Settings
 from rag.loaders import LoadError, Skipped, iter_sources, load
 from rag.store import Pending, Store
-from rag.types import IngestReport
+from rag.types import IngestReport, SourceDocument
 
 # Called after each source with (done, total, source); the page shows it as progress.
 ProgressFn = Callable[[int, int, str], None]
@@ -34,6 +35,8 @@ def ingest(
             sources.append(item)
     records = store.documents()
     by_source = {r.source: r for r in records.values()}
+    listed = manifest.read(settings.home)
+    unlisted: list[SourceDocument] = []  # unchanged, but not yet in the manifest
 
     bar = None
     if settings.progress and on_progress is None and len(sources) > 1:
@@ -44,12 +47,15 @@ def ingest(
     try:
         for done, source in enumerate(sources, start=1):
             prepared = _prepare(source, settings, by_source, report)
-            if prepared is not None:
+            if isinstance(prepared, Pending):
                 pending.append(prepared)
+            elif prepared is not None and prepared.doc_id not in listed:
+                unlisted.append(prepared)
             # Embedding and writing in batches is many times faster than one by one.
             if sum(len(p.chunks) for p in pending) >= _BATCH_CHUNKS or done == len(sources):
                 _flush(pending, store, report)
-                pending = []
+                manifest.record(settings.home, [*(p.doc for p in pending), *unlisted])
+                pending, unlisted = [], []
             if bar is not None:
                 bar.update(1)
             if on_progress is not None:
@@ -62,6 +68,7 @@ def ingest(
         for record in store.documents().values():
             if record.path and not Path(record.path).exists():
                 store.delete_document(record.doc_id)
+                manifest.forget(settings.home, [record.doc_id])
                 report.removed.append(record.source)
         orphans = store.orphan_chunk_ids()
         if orphans:
@@ -69,9 +76,30 @@ def ingest(
     return report
 
 
+def ingest_documents(
+    docs: Iterable[SourceDocument], store: Store, settings: Settings
+) -> IngestReport:
+    """Write documents that are already loaded (a source restored from the manifest's saved
+    text): chunked, embedded, stored and listed in the manifest as `ingest` does."""
+    report = IngestReport()
+    records = store.documents()
+    pending = [
+        Pending(
+            doc=doc,
+            chunks=split_chunks(doc, settings.max_chunk_chars),
+            replaces=doc.doc_id in records,
+        )
+        for doc in docs
+    ]
+    _flush(pending, store, report)
+    manifest.record(settings.home, [p.doc for p in pending])
+    return report
+
+
 def _prepare(
     source: str, settings: Settings, by_source: dict, report: IngestReport
-) -> Pending | None:
+) -> Pending | SourceDocument | None:
+    """What to write for `source`: its chunks, or (unchanged) only its document, or nothing."""
     try:
         doc = load(source, settings)
     except LoadError as exc:
@@ -82,7 +110,7 @@ def _prepare(
     previous = by_source.get(doc.source)
     if previous is not None and previous.content_hash == doc.content_hash:
         report.unchanged.append(doc.source)
-        return None
+        return doc
     chunks = split_chunks(doc, settings.max_chunk_chars)
     if not chunks:
         report.skipped.append((source, "no sentences were found in it"))

@@ -151,8 +151,6 @@ class LexicalIndex:
         tmp = root / f".tmp-{os.getpid()}-{threading.get_ident()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        if self._bm25 is not None:
-            self._bm25.save(str(tmp / "bm25"))
         meta = {
             "format": FORMAT,
             "state": self.state,
@@ -161,10 +159,16 @@ class LexicalIndex:
             "names": sorted(self.names),
             "idf": self.idf,
         }
-        (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        (tmp / "chunks.json").write_text(
-            json.dumps(chunk_words, ensure_ascii=False), encoding="utf-8"
-        )
+        try:
+            if self._bm25 is not None:
+                self._bm25.save(str(tmp / "bm25"))
+            (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+            (tmp / "chunks.json").write_text(
+                json.dumps(chunk_words, ensure_ascii=False), encoding="utf-8"
+            )
+        except OSError:  # a full disk: leave no half-written folder to fill it further
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         try:
             tmp.rename(final)
         except OSError:  # another process saved the same state first
@@ -218,6 +222,12 @@ class LexicalIndex:
         if folded not in self._mentions:
             self._mentions[folded] = mentions(name, self.words, self.names)
         return self._mentions[folded]
+
+
+def saved_is_current(store: Store) -> bool:
+    """Whether a saved lexical index matches the store as it is (else the next question
+    builds one)."""
+    return (_folder(store, store.state()) / "meta.json").is_file()
 
 
 def _root(store: Store) -> Path:

@@ -23,16 +23,13 @@ from urllib.parse import urlparse
 
 from rag.config import Settings
 from rag.embeddings import KaynakEmbeddings
+from rag.store_errors import StoreError, storage_faults
 from rag.types import Chunk, SourceDocument
 
 SCHEMA_VERSION = 1
 GENERATION_FILE = "index.generation"  # beside chroma/: rewritten after every write
 _T = TypeVar("_T")
 _DOC_FIELDS = ("title", "url", "path", "publisher", "published", "language")
-
-
-class StoreError(RuntimeError):
-    """The store cannot be used as it is; the message says how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +144,8 @@ class Store:
         }
         self._generation_file = None if settings.chroma_url else settings.home / GENERATION_FILE
         self._seen_generation = ""
-        self._open()
+        with storage_faults(settings):
+            self._open()
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -182,17 +180,21 @@ class Store:
             self.client.close()
 
     def _existing_metadata(self, client: Any, name: str) -> dict[str, Any] | None:
-        try:
-            names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
-        except Exception as exc:
-            raise StoreError(f"cannot open the Chroma store: {exc}") from None
+        names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
         if name not in names:
             return None
         return dict(client.get_collection(name, embedding_function=None).metadata or {})
 
     def _check_compatible(self, existing: dict[str, Any], wanted: dict[str, Any]) -> None:
         where = self.settings.chroma_url or str(self.settings.home / "chroma")
-        if existing.get("schema_version") != SCHEMA_VERSION:
+        found = existing.get("schema_version")
+        if isinstance(found, int) and found > SCHEMA_VERSION:
+            raise StoreError(
+                f"the index at {where} was written by a newer Kaynak (schema {found}; this one "
+                f"reads {SCHEMA_VERSION}). Upgrade Kaynak (`pip install -U kaynak`), or use "
+                "another KAYNAK_HOME; `kaynak ingest --rebuild PATH...` would replace that index"
+            )
+        if found != SCHEMA_VERSION:
             raise StoreError(
                 f"the index at {where} was written by another version of Kaynak (schema "
                 f"{existing.get('schema_version')!r}, this one reads {SCHEMA_VERSION}); rebuild it "
@@ -210,7 +212,7 @@ class Store:
     def drop_all(self) -> None:
         """Delete both collections (used by --rebuild) and create them afresh; other threads'
         reads wait for it, then read the new, empty collections."""
-        with self._lock, self._gate.exclusive():
+        with storage_faults(self.settings), self._lock, self._gate.exclusive():
             drop_index(self.settings, self.client)
             self._bump_generation()
             self._close_client()
@@ -248,15 +250,16 @@ class Store:
         the collection), reopen and try once more."""
         from chromadb.errors import ChromaError
 
-        with self._reading():
-            try:
+        with storage_faults(self.settings):
+            with self._reading():
+                try:
+                    return fn()
+                except (ChromaError, ValueError) as exc:
+                    if not _stale_error(exc):
+                        raise
+            self._reopen()
+            with self._gate.read():
                 return fn()
-            except (ChromaError, ValueError) as exc:
-                if not _stale_error(exc):
-                    raise
-        self._reopen()
-        with self._gate.read():
-            return fn()
 
     # --- documents -------------------------------------------------------------------------
 
@@ -305,7 +308,7 @@ class Store:
                         "index": chunk.index,
                     }
                 )
-        with self._lock, self._reading():
+        with storage_faults(self.settings), self._lock, self._reading():
             try:
                 batch = max(1, min(self._max_batch(), 2000))
                 for i in range(0, len(ids), batch):
@@ -340,7 +343,7 @@ class Store:
                 self._bump_generation()
 
     def delete_document(self, doc_id: str) -> None:
-        with self._lock, self._reading():
+        with storage_faults(self.settings), self._lock, self._reading():
             try:
                 self._docs.delete(ids=[doc_id])
                 old = self._chunks.get(where={"doc_id": doc_id}, include=[])["ids"]
@@ -359,7 +362,7 @@ class Store:
         return orphans
 
     def delete_chunks(self, ids: Sequence[str]) -> None:
-        with self._lock, self._reading():
+        with storage_faults(self.settings), self._lock, self._reading():
             try:
                 for i in range(0, len(ids), 1000):
                     self._chunks.delete(ids=list(ids[i : i + 1000]))
@@ -529,7 +532,7 @@ class Store:
         upsert: dict[str, list[float]] | None = None,
         delete: Sequence[str] = (),
     ) -> None:
-        with self._lock, self._reading():
+        with storage_faults(self.settings), self._lock, self._reading():
             try:
                 side = self._side(name, model_id)
                 if upsert:
@@ -538,6 +541,66 @@ class Store:
                     side.delete(ids=list(delete[i : i + 1000]))
             finally:
                 self._bump_generation()
+
+    # --- the whole index, for export and import (rag/backup.py) ---------------------------
+
+    def dump(self, page: int = 2000) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+        """Every collection of this index, page by page: (its name without the prefix, its
+        metadata, {"ids", "documents", "metadatas", "embeddings"})."""
+        prefix = self.settings.collection
+        with storage_faults(self.settings), self._reading():
+            names = sorted(
+                c if isinstance(c, str) else c.name for c in self.client.list_collections()
+            )
+            for name in names:
+                if name != prefix and not name.startswith(f"{prefix}__"):
+                    continue
+                collection = self.client.get_collection(name, embedding_function=None)
+                suffix = name[len(prefix) :].removeprefix("__")
+                metadata = dict(collection.metadata or {})
+                offset = 0
+                while True:
+                    got = collection.get(
+                        include=["documents", "metadatas", "embeddings"],
+                        limit=page,
+                        offset=offset,
+                    )
+                    if not got["ids"] and offset:
+                        break
+                    yield suffix, metadata, got
+                    if not got["ids"]:
+                        break
+                    offset += len(got["ids"])
+
+    def restore(
+        self,
+        suffix: str,
+        metadata: dict[str, Any],
+        ids: list[str],
+        documents: list[str | None],
+        metadatas: list[dict[str, Any] | None],
+        embeddings: Any,
+    ) -> None:
+        """Write records exported by `dump` into the collection `suffix` of this index (made
+        with the exported metadata if it does not exist)."""
+        name = f"{self.settings.collection}__{suffix}" if suffix else self.settings.collection
+        with storage_faults(self.settings), self._lock, self._reading():
+            try:
+                collection = self.client.get_or_create_collection(
+                    name, metadata=metadata or None, embedding_function=None
+                )
+                batch = max(1, min(self._max_batch(), 2000))
+                for i in range(0, len(ids), batch):
+                    part = slice(i, i + batch)
+                    collection.upsert(
+                        ids=ids[part],
+                        embeddings=embeddings[part],
+                        documents=documents[part] if any(documents[part]) else None,
+                        metadatas=metadatas[part] if any(metadatas[part]) else None,
+                    )
+            finally:
+                self._bump_generation()
+                self._sides = {}  # reopened on first use
 
     def state(self) -> str:
         """Changes whenever the set of documents or their content changes."""

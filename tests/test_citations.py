@@ -389,7 +389,7 @@ def test_the_model_path_drops_a_swapped_name_and_says_why(corpus_home):
 def test_the_page_and_the_command_say_what_was_removed_and_why():
     from rag.cli import format_answer
     from rag.types import Answer, DroppedSentence
-    from ui.app import render_dropped
+    from ui.render import render_dropped
 
     answer = Answer(
         question="q",

@@ -162,7 +162,7 @@ def build_app(bot: Assistant) -> gr.Blocks:
                         streamed += event
                         messages[-1] = {"role": "assistant", "content": render_answer(streamed)}
                         yield messages, records, gr.update(), ""
-            except QuestionError as exc:
+            except (QuestionError, StoreError) as exc:  # the page goes on serving
                 messages[-1] = {"role": "assistant", "content": html.escape(f"⚠ {exc}")}
                 yield messages, records, gr.update(), ""
                 return

@@ -1,0 +1,103 @@
+"""What a failure of the disk, the index or the Chroma server means, in words a user can act on.
+
+Every storage fault becomes one `StoreError` whose message names the place, says what
+happened and what to do; the CLI, the page, the MCP server and the Python API all show that
+message instead of a traceback. Only this module and `rag/store.py` read Chroma's and SQLite's
+error texts.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rag.config import Settings
+
+log = logging.getLogger(__name__)
+
+DOCTOR = "`kaynak doctor` checks it; `kaynak doctor --repair` rebuilds it from the list of sources"
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used as it is; the message says how to fix it."""
+
+
+def where(settings: Settings) -> str:
+    return settings.chroma_url or str(settings.home / "chroma")
+
+
+def describe(exc: BaseException, settings: Settings) -> str:
+    """The fault behind `exc`, said plainly, with what to do about it."""
+    place = where(settings)
+    text = f"{type(exc).__name__}: {exc}"
+    lowered = text.lower()
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOSPC or "disk is full" in lowered or "no space left" in lowered:
+        return (
+            f"the disk holding {settings.home} is full, so the index could not be written. "
+            "What was stored before is unchanged and still answers. Free some space (or set "
+            "KAYNAK_HOME to a folder on a larger disk) and run the same command again"
+        )
+    if code in {errno.EROFS, errno.EACCES, errno.EPERM} or "readonly" in lowered or (
+        "read-only" in lowered
+    ):
+        return (
+            f"Kaynak cannot write to {settings.home} (a read-only folder or disk, or no "
+            "permission). Reading still works; to add or remove sources, make the folder "
+            "writable or set KAYNAK_HOME to a folder you can write to"
+        )
+    if any(
+        sign in lowered
+        for sign in ("malformed", "not a database", "file is encrypted", "database corrupt")
+    ) or (code is None and "no such table" in lowered):
+        return (
+            f"the index at {place} is damaged ({exc}). Your sources are not affected: {DOCTOR}"
+        )
+    if settings.chroma_url and any(
+        sign in lowered
+        for sign in (
+            "connect",
+            "connection",
+            "remoteprotocolerror",
+            "server disconnected",
+            "timed out",
+            "timeout",
+            "could not connect",
+        )
+    ):
+        return (
+            f"the Chroma server at {settings.chroma_url} stopped answering ({type(exc).__name__}). "
+            "Start it again (`chroma run --path DIR`) and run the same command again: what "
+            "it had stored is kept, and an interrupted ingest is finished on the next run"
+        )
+    return f"the index at {place} failed ({text}). {DOCTOR}"
+
+
+@contextmanager
+def storage_faults(settings: Settings) -> Iterator[None]:
+    """Turn any failure of the disk, the index or the server inside the block into a
+    StoreError that says what to do (StoreErrors pass through as they are)."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except Exception as exc:
+        if not _is_storage_fault(exc):
+            raise
+        log.debug("storage fault", exc_info=True)
+        raise StoreError(describe(exc, settings)) from exc
+
+
+_STORAGE_MODULES = ("chromadb", "sqlite3", "httpx", "httpcore")
+
+
+def _is_storage_fault(exc: BaseException) -> bool:
+    """Raised by the disk, SQLite, Chroma or its HTTP client (not a bug in Kaynak's code)."""
+    chain = [exc, exc.__cause__, exc.__context__]
+    return any(
+        isinstance(e, OSError) or type(e).__module__.startswith(_STORAGE_MODULES)
+        for e in chain
+        if e is not None
+    )
