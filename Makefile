@@ -46,6 +46,7 @@ bench: setup-dev
 	$(PY) bench/fit_decisions.py
 	$(PY) bench/verifier_xquad.py --before
 	$(PY) bench/scale.py --sizes 1000,10000,100000
+	$(PY) bench/backup.py
 	$(PY) bench/render.py
 
 # The README's picture: the browser test's screenshot, kept.

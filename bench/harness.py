@@ -140,3 +140,64 @@ def ask_page(
 def launch_chromium(playwright: Any) -> Any:
     """Debian's Chromium, headless, with nothing that talks to Google."""
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+_ASK_ALL = """
+import json, sys
+from rag import Assistant
+bot = Assistant(progress=False)
+out = []
+for question in json.load(sys.stdin):
+    a = bot.ask(question)
+    out.append({"question": question, "text": a.text, "abstained": a.abstained,
+                "citations": [[c.doc_id, c.start, c.end, c.quote] for c in a.citations]})
+print(json.dumps(out, ensure_ascii=False))
+"""
+
+
+def answers_of(env: dict[str, str], questions: list[str], timeout: float = 600) -> list[Any]:
+    """Each question asked of the index that `env` names, in a process of its own (as a user
+    would see it after a restart): text, abstained, and each citation's (doc, start, end,
+    quote)."""
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-c", _ASK_ALL],
+        env=env,
+        cwd=ROOT,
+        input=json.dumps(questions),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"asking failed:\n{done.stderr[-3000:]}")
+    return list(json.loads(done.stdout))
+
+
+def start_chroma(path: str | Path, port: int | None = None) -> tuple[subprocess.Popen[Any], str]:
+    """A real Chroma server (`chroma run`) on `path`, on a free loopback port unless given;
+    waited for until it answers. The process and its URL."""
+    port = port or free_port()
+    proc = subprocess.Popen(
+        [
+            str(BIN / "chroma"),
+            "run",
+            "--path",
+            str(path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **OFFLINE_ENV},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/api/v2/heartbeat", timeout=90, proc=proc)
+    except (RuntimeError, TimeoutError):
+        stop(proc)
+        raise
+    return proc, url

@@ -83,6 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     imp.add_argument("--replace", action="store_true", help="drop the index that is there first")
     imp.add_argument("--wait", type=float, default=600.0, help="as for ingest")
+    imp.add_argument(
+        "--vectors-later",
+        action="store_true",
+        help="as for ingest: vectors the file lacks (another model's) are computed later",
+    )
 
     mcp = sub.add_parser(
         "mcp",
@@ -303,7 +308,8 @@ def _import(args: argparse.Namespace) -> int:
     bot.retriever.invalidate()
     for skipped in report.skipped:
         print(f"kaynak: not imported: {skipped}", file=sys.stderr)
-    _complete_background(bot)
+    if not args.vectors_later:
+        _complete_background(bot)
     print(
         f"imported {report.documents} documents and {report.chunks} chunks from {args.file} "
         f"into {bot.settings.chroma_url or bot.settings.home} "

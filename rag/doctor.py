@@ -24,7 +24,7 @@ from rag.config import Settings
 from rag.embeddings import load_embeddings
 from rag.ingest import ingest, ingest_documents
 from rag.lexical import saved_is_current
-from rag.store import Store, write_lock
+from rag.store import DocumentRecord, Store, write_lock
 from rag.store_errors import StoreError
 from rag.types import SourceDocument
 
@@ -207,7 +207,7 @@ def repair(
             if text is None:
                 report.lost.append(entry.source)
                 continue
-            ingest_documents([entry_document(entry, text)], store, settings)
+            ingest_documents([as_document(entry, text)], store, settings)
             report.from_saved_text.append((entry.source, str(settings.home / entry.text_file)))
     say("computing the relevance model's vectors")
     bot.retriever.invalidate()  # the lexical index, saved for the next process
@@ -218,33 +218,12 @@ def repair(
 def stored_documents(store: Store, doc_ids: list[str]) -> list[SourceDocument]:
     """The documents as the index holds them (their cleaned text and metadata)."""
     records = store.documents()
-    return [
-        SourceDocument(
-            doc_id=d,
-            text=store.source_text(d) or "",
-            title=records[d].title,
-            source=records[d].source,
-            url=records[d].url,
-            path=records[d].path,
-            publisher=records[d].publisher,
-            published=records[d].published,
-            language=records[d].language,
-        )
-        for d in doc_ids
-        if d in records
-    ]
+    return [as_document(records[d], store.source_text(d) or "") for d in doc_ids if d in records]
 
 
-def entry_document(entry: manifest.Entry, text: str) -> SourceDocument:
-    """A document whose source is gone, as the manifest kept it."""
+def as_document(listed: manifest.Entry | DocumentRecord, text: str) -> SourceDocument:
+    """A document from what the manifest or the index says of it, and its text."""
+    fields = ("title", "source", "url", "path", "publisher", "published", "language")
     return SourceDocument(
-        doc_id=entry.doc_id,
-        text=text,
-        title=entry.title,
-        source=entry.source,
-        url=entry.url,
-        path=entry.path,
-        publisher=entry.publisher,
-        published=entry.published,
-        language=entry.language,
+        doc_id=listed.doc_id, text=text, **{name: getattr(listed, name) for name in fields}
     )

@@ -44,9 +44,10 @@ def describe(exc: BaseException, settings: Settings) -> str:
         "read-only" in lowered
     ):
         return (
-            f"Kaynak cannot write to {settings.home} (a read-only folder or disk, or no "
-            "permission). Reading still works; to add or remove sources, make the folder "
-            "writable or set KAYNAK_HOME to a folder you can write to"
+            f"Kaynak cannot write to {settings.home}: the folder or its disk is read-only, or "
+            "you lack permission (Chroma writes there even to read the index). Nothing stored "
+            "was changed. Make the folder writable, or copy it to a folder that is "
+            f"(cp -r {settings.home} ~/kaynak-copy) and set KAYNAK_HOME to the copy"
         )
     if any(
         sign in lowered

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 
@@ -19,6 +18,7 @@ from bench.harness import (
     kaynak_env,
     page_client,
     run_kaynak,
+    start_chroma,
     stop,
     wait_for_http,
 )
@@ -112,27 +112,8 @@ def questions() -> list[dict]:
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory):
     """A real Chroma server (`chroma run`) on a free loopback port; yields its URL."""
-    port = free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    env = {**os.environ, **OFFLINE_ENV}
-    proc = subprocess.Popen(
-        [
-            str(BIN / "chroma"),
-            "run",
-            "--path",
-            str(path),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_chroma(tmp_path_factory.mktemp("chroma-server"))
     try:
-        wait_for_http(f"{url}/api/v2/heartbeat", timeout=90, proc=proc)
         yield url
     finally:
         stop(proc)

@@ -273,7 +273,10 @@ def build_app(bot: Assistant) -> gr.Blocks:
         shown = gr.State(None)  # per browser tab: the rows it shows
 
         def refresh_documents(rows_shown):  # type: ignore[no-untyped-def]
-            rows = render_documents(bot)
+            try:
+                rows = render_documents(bot)
+            except StoreError:  # said by the background line beside it; keep what is shown
+                return gr.update(), rows_shown
             return (gr.update(), rows_shown) if rows == rows_shown else (rows, rows)
 
         gr.Timer(5).tick(

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from rag import Answer, Assistant
+from rag import Answer, Assistant, StoreError
 from rag.types import Citation
 
 CONTEXT_CHARS = 220  # source text shown around a cited span
@@ -62,7 +62,7 @@ def _card(c: Citation, source_text: Any) -> str:
     if source_text is not None:
         try:
             text = source_text(c.doc_id)
-        except KeyError:  # the document was removed since the answer
+        except (KeyError, StoreError):  # removed since the answer, or the index fails
             text = ""
         if text[c.start : c.end] == c.quote:  # not when the source changed since the answer
             before = text[max(0, c.start - CONTEXT_CHARS) : c.start]
@@ -105,7 +105,10 @@ def render_documents(bot: Assistant) -> list[list[Any]]:
 
 def render_background(bot: Assistant) -> str:
     """How far the relevance model's vectors are (computed after ingest, in the background)."""
-    progress = bot.background_progress()
+    try:
+        progress = bot.background_progress()
+    except StoreError as exc:  # shown on the page, which goes on serving what it can
+        return f"⚠ {html.escape(str(exc))}"
     if progress is None or progress[0] >= progress[1]:
         return ""
     done, total = progress
