@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--wait", type=float, default=600.0, help="as for ingest")
     exp = sub.add_parser("export", help="write the whole index, vectors included, to one file")
     exp.add_argument("file", help="the file to write, e.g. kaynak-index.zip")
+    exp.add_argument("--wait", type=float, default=600.0, help="as for ingest")
     imp = sub.add_parser(
         "import", help="load an exported index (into an empty index, on disk or a server)"
     )
@@ -180,9 +181,9 @@ def _run(args: argparse.Namespace) -> int:
 
         # dropped before the Assistant opens it: a rebuild may change the embedding model
         settings = Settings.from_env(**_overrides(args))
-        with write_lock(settings, args.wait, _waiting), storage_faults(settings):
+        with storage_faults(settings), write_lock(settings, args.wait, _waiting):
             drop_index(settings)
-            manifest.forget(settings.home, manifest.read(settings.home))
+            manifest.forget(settings.home, manifest.read(settings.home), keep_text=True)
     if args.command == "eval" and args.squad:
         return _eval_squad(args)
     if args.command == "eval" and not args.questions:
@@ -220,9 +221,11 @@ def _run(args: argparse.Namespace) -> int:
         from pathlib import Path
 
         from rag.backup import export_index
+        from rag.store import write_lock
 
         started = time.perf_counter()
-        counts = export_index(bot.store, Path(args.file))
+        with write_lock(bot.settings, args.wait, _waiting):  # no writer changes it meanwhile
+            counts = export_index(bot.store, Path(args.file))
         print(
             f"exported {counts.get('documents', 0)} documents and {counts.get('', 0)} chunks "
             f"with their vectors to {args.file} ({time.perf_counter() - started:.1f} s)"
@@ -290,9 +293,10 @@ def _import(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from rag import Assistant, manifest
-    from rag.backup import import_index
+    from rag.backup import check_fits, import_index, read_export
     from rag.relevance import ALONE, CONTEXT
     from rag.store import write_lock
+    from rag.store_errors import storage_faults
 
     started = time.perf_counter()
     bot = Assistant(**_overrides(args))
@@ -300,11 +304,13 @@ def _import(args: argparse.Namespace) -> int:
     sides = {}
     if relevance is not None:
         sides = dict.fromkeys((ALONE, CONTEXT), relevance.model.model_id)
-    with write_lock(bot.settings, args.wait, _waiting):
+    export = read_export(Path(args.file))  # checked whole before anything is dropped
+    check_fits(export, bot.store)
+    with storage_faults(bot.settings), write_lock(bot.settings, args.wait, _waiting):
         if args.replace:
             bot.store.drop_all()
-            manifest.forget(bot.settings.home, manifest.read(bot.settings.home))
-        report = import_index(bot.store, Path(args.file), sides, on_progress=_waiting)
+            manifest.forget(bot.settings.home, manifest.read(bot.settings.home), keep_text=True)
+        report = import_index(bot.store, export, sides, on_progress=_waiting)
     bot.retriever.invalidate()
     for skipped in report.skipped:
         print(f"kaynak: not imported: {skipped}", file=sys.stderr)

@@ -25,7 +25,7 @@ from rag.embeddings import load_embeddings
 from rag.ingest import ingest, ingest_documents
 from rag.lexical import saved_is_current
 from rag.store import DocumentRecord, Store, write_lock
-from rag.store_errors import StoreError
+from rag.store_errors import StoreError, storage_faults
 from rag.types import SourceDocument
 
 if TYPE_CHECKING:
@@ -41,6 +41,9 @@ class Checkup:
     documents: int = 0  # in the index
     listed: int = 0  # in the manifest
     index_usable: bool = True  # the index opens and SQLite finds no damage
+    # the index is damaged or missing (not merely from a newer Kaynak, another model, a
+    # read-only folder or a server that is down): repair rebuilds it from the manifest
+    rebuild: bool = False
     manifest_usable: bool = True
 
     @property
@@ -97,11 +100,11 @@ def check(settings: Settings) -> Checkup:
         damage = sqlite_damage(settings.home / "chroma" / INDEX_FILE)
         if damage:
             up.problems.append(damage)
-            up.index_usable = False
+            up.index_usable, up.rebuild = False, True
             return up
         if not (settings.home / "chroma" / INDEX_FILE).exists():
             if entries:
-                up.index_usable = False
+                up.index_usable, up.rebuild = False, True
                 up.problems.append(
                     f"there is no index at {settings.home / 'chroma'}, but the manifest lists "
                     f"{len(entries)} documents"
@@ -111,12 +114,24 @@ def check(settings: Settings) -> Checkup:
             return up
     try:
         store = Store(settings, load_embeddings(settings.embeddings, settings.threads))
-        records = store.documents()
-        chunk_docs = Counter(str(m.get("doc_id")) for _, _, m in store.iter_chunks(False))
     except StoreError as exc:
         up.problems.append(str(exc))
-        up.index_usable = False
+        up.index_usable, up.rebuild = False, exc.kind in {"damaged", "other"}
         return up
+    try:
+        return _compare(up, store, entries)
+    except StoreError as exc:
+        up.problems.append(str(exc))
+        up.index_usable, up.rebuild = False, exc.kind in {"damaged", "other"}
+        return up
+    finally:
+        store.close()  # the embedded client caches the index by its path: let go of it
+
+
+def _compare(up: Checkup, store: Store, entries: dict[str, manifest.Entry]) -> Checkup:
+    """The index against the manifest, chunk by chunk."""
+    records = store.documents()
+    chunk_docs = chunk_counts(store)
     up.documents = len(records)
     if up.manifest_usable:
         for doc_id in sorted(set(entries) - set(records)):
@@ -142,6 +157,11 @@ def check(settings: Settings) -> Checkup:
     return up
 
 
+def chunk_counts(store: Store) -> Counter[str]:
+    """How many chunks the index holds of each document id."""
+    return Counter(str(m.get("doc_id")) for _, _, m in store.iter_chunks(False))
+
+
 def sqlite_damage(path: Path) -> str:
     """What SQLite's integrity check finds wrong with the index file ("" if nothing)."""
     if not path.exists():
@@ -163,13 +183,27 @@ def repair(
     on_progress: Callable[[str], None] | None = None,
 ) -> RepairReport:
     """Rebuild what `check` finds wrong, holding the write lock. A damaged index is moved
-    aside, not deleted, and built again from the manifest; a usable one is mended in place."""
+    aside, not deleted, and built again from the manifest; a usable one is mended in place.
+    What a repair cannot fix (an index from a newer Kaynak, another embedding model, a
+    read-only folder, a server that is down, or a damaged index with no manifest to rebuild it
+    from) is left as it is, and a StoreError says why."""
     say = on_progress or (lambda _message: None)
     report = RepairReport()
-    with write_lock(settings, wait, say):
+    with storage_faults(settings), write_lock(settings, wait, say):
         up = check(settings)
+        if not up.index_usable and not up.rebuild:
+            raise StoreError(
+                f"the repair cannot fix this, so nothing was changed: {up.problems[-1]}"
+            )
         entries = manifest.read(settings.home) if up.manifest_usable else {}
-        if not up.index_usable and not settings.chroma_url:
+        if up.rebuild and not entries:
+            raise StoreError(
+                "the index is damaged or missing, and there is no manifest of sources to "
+                "rebuild it from (it is damaged, or this index is older than the manifest), so "
+                "nothing was changed. Ingest your sources again into a new KAYNAK_HOME, or "
+                f"`kaynak import` an export; the texts Kaynak kept are in {settings.home / 'texts'}"
+            )
+        if up.rebuild and not settings.chroma_url:
             folder = settings.home / "chroma"
             if folder.exists():
                 stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
@@ -178,41 +212,56 @@ def repair(
                 report.moved_aside = str(aside)
             shutil.rmtree(settings.home / "lexical", ignore_errors=True)  # derived data
         bot = make_assistant()
-        store = bot.store
-        records = store.documents()
-        unlisted = [d for d in records if d not in entries]
-        if unlisted or not up.manifest_usable:
-            # the index knows documents the manifest lost: list them again, from the index
-            manifest.write(settings.home, {d: e for d, e in entries.items() if d in records})
-            manifest.record(settings.home, stored_documents(store, unlisted))
-            report.fixed.append(f"listed {len(unlisted)} documents in the manifest again")
-            entries = manifest.read(settings.home)
-        orphans = store.orphan_chunk_ids()
-        if orphans:
-            store.delete_chunks(orphans)
-            report.fixed.append(f"removed {len(orphans)} chunks that belonged to no document")
-        chunk_docs = Counter(str(m.get("doc_id")) for _, _, m in store.iter_chunks(False))
-        wrong = {d for d, r in records.items() if chunk_docs.get(d, 0) != r.chunks}
-        for doc_id in sorted(wrong):
-            store.delete_document(doc_id)
-        for doc_id, entry in sorted(entries.items()):
-            if doc_id in records and doc_id not in wrong:
-                continue
-            say(f"ingesting {entry.source}")
-            got = ingest([entry.source], store, settings)
-            if got.added or got.updated or got.unchanged:
-                report.reingested.append(entry.source)
-                continue
-            text = manifest.saved_text(settings.home, entry)
-            if text is None:
-                report.lost.append(entry.source)
-                continue
-            ingest_documents([as_document(entry, text)], store, settings)
-            report.from_saved_text.append((entry.source, str(settings.home / entry.text_file)))
+        _mend(bot.store, settings, entries, up.manifest_usable, report, say)
     say("computing the relevance model's vectors")
     bot.retriever.invalidate()  # the lexical index, saved for the next process
     bot.complete_background()
     return report
+
+
+def _mend(
+    store: Store,
+    settings: Settings,
+    entries: dict[str, manifest.Entry],
+    manifest_usable: bool,
+    report: RepairReport,
+    say: Callable[[str], None],
+) -> None:
+    """Make the index and the manifest agree (the caller holds the write lock)."""
+    records = store.documents()
+    # what the index holds that the manifest lost or lists in an older version: from the index
+    stale = [
+        d
+        for d, r in records.items()
+        if d not in entries or entries[d].content_hash != r.content_hash
+    ]
+    if stale or not manifest_usable:
+        manifest.write(settings.home, {d: e for d, e in entries.items() if d in records})
+        manifest.record(settings.home, stored_documents(store, stale))
+        report.fixed.append(f"listed {len(stale)} documents in the manifest again, from the index")
+        entries = manifest.read(settings.home)
+    orphans = store.orphan_chunk_ids()
+    if orphans:
+        store.delete_chunks(orphans)
+        report.fixed.append(f"removed {len(orphans)} chunks that belonged to no document")
+    counts = chunk_counts(store)
+    wrong = {d for d, r in records.items() if counts.get(d, 0) != r.chunks}
+    for doc_id in sorted(wrong):
+        store.delete_document(doc_id)
+    for doc_id, entry in sorted(entries.items()):
+        if doc_id in records and doc_id not in wrong:
+            continue
+        say(f"ingesting {entry.source}")
+        got = ingest([entry.source], store, settings)
+        if got.added or got.updated or got.unchanged:
+            report.reingested.append(entry.source)
+            continue
+        text = manifest.saved_text(settings.home, entry)
+        if text is None:
+            report.lost.append(entry.source)
+            continue
+        ingest_documents([as_document(entry, text)], store, settings)
+        report.from_saved_text.append((entry.source, str(settings.home / entry.text_file)))
 
 
 def stored_documents(store: Store, doc_ids: list[str]) -> list[SourceDocument]:

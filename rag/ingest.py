@@ -36,7 +36,7 @@ def ingest(
     records = store.documents()
     by_source = {r.source: r for r in records.values()}
     listed = manifest.read(settings.home)
-    unlisted: list[SourceDocument] = []  # unchanged, but not yet in the manifest
+    unlisted: list[SourceDocument] = []  # unchanged, but not (so) in the manifest
 
     bar = None
     if settings.progress and on_progress is None and len(sources) > 1:
@@ -49,7 +49,10 @@ def ingest(
             prepared = _prepare(source, settings, by_source, report)
             if isinstance(prepared, Pending):
                 pending.append(prepared)
-            elif prepared is not None and prepared.doc_id not in listed:
+            elif prepared is not None and (
+                prepared.doc_id not in listed
+                or listed[prepared.doc_id].content_hash != prepared.content_hash
+            ):  # the manifest missed it, or an interrupted run left an older version there
                 unlisted.append(prepared)
             # Embedding and writing in batches is many times faster than one by one.
             if sum(len(p.chunks) for p in pending) >= _BATCH_CHUNKS or done == len(sources):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from rag.types import SourceDocument
 FILE = "manifest.json"
 TEXTS = "texts"
 FORMAT = 1
+DOC_ID = re.compile(r"[0-9a-f]{16}")  # rag.loaders.doc_id_for
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,32 @@ def read(home: Path) -> dict[str, Entry]:
         raise StoreError(f"cannot read the manifest of sources {file} ({exc})") from None
     try:
         data = json.loads(raw)
-        return {doc_id: Entry(**entry) for doc_id, entry in data["documents"].items()}
-    except (ValueError, KeyError, TypeError) as exc:
+        return entries_from(data["documents"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StoreError(
             f"the manifest of sources {file} is damaged ({exc}); `kaynak doctor --repair` "
             "writes it again from the index"
         ) from None
+
+
+def entries_from(documents: dict[str, Any]) -> dict[str, Entry]:
+    """Entries from their JSON form (a manifest, or an export's); a ValueError or TypeError
+    for anything else. A saved text's place follows from the document id, never from the
+    file, so no entry can name a file outside `texts/`."""
+    entries = {}
+    for doc_id, fields in documents.items():
+        entry = Entry(**fields)
+        if entry.doc_id != doc_id or not DOC_ID.fullmatch(doc_id):
+            raise ValueError(f"an entry with the id {doc_id!r} is not one Kaynak writes")
+        if entry.text_file != text_file(doc_id):
+            raise ValueError(f"{doc_id}'s saved text would lie at {entry.text_file!r}")
+        entries[doc_id] = entry
+    return entries
+
+
+def text_file(doc_id: str) -> str:
+    """Where a document's saved text lies, relative to KAYNAK_HOME."""
+    return f"{TEXTS}/{doc_id}.txt"
 
 
 def saved_text(home: Path, entry: Entry) -> str | None:
@@ -80,8 +102,7 @@ def record(home: Path, docs: Iterable[SourceDocument]) -> None:
     entries = read(home)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     for doc in docs:
-        text_file = f"{TEXTS}/{doc.doc_id}.txt"
-        save_text(home, text_file, doc.text)
+        save_text(home, doc.doc_id, doc.text)
         entries[doc.doc_id] = Entry(
             doc_id=doc.doc_id,
             source=doc.source,
@@ -93,17 +114,16 @@ def record(home: Path, docs: Iterable[SourceDocument]) -> None:
             published=doc.published,
             language=doc.language,
             ingested=now,
-            text_file=text_file,
+            text_file=text_file(doc.doc_id),
         )
     write(home, entries)
 
 
-def save_text(home: Path, text_file: str, text: str) -> None:
-    """Keep a document's cleaned text at `text_file` (relative to KAYNAK_HOME)."""
-    target = (home / text_file).resolve()
-    if not target.is_relative_to((home / TEXTS).resolve()):  # an imported file names it
-        raise StoreError(f"a saved text must lie in {home / TEXTS}, not at {text_file!r}")
-    _write_atomic(target, text)
+def save_text(home: Path, doc_id: str, text: str) -> None:
+    """Keep a document's cleaned text in `texts/`."""
+    if not DOC_ID.fullmatch(doc_id):
+        raise StoreError(f"{doc_id!r} is not a document id Kaynak writes")
+    _write_atomic(home / text_file(doc_id), text)
 
 
 def forget(home: Path, doc_ids: Iterable[str], keep_text: bool = False) -> None:

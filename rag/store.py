@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 from rag.config import Settings
 from rag.embeddings import KaynakEmbeddings
-from rag.store_errors import StoreError, storage_faults
+from rag.store_errors import StoreError, fault, storage_faults
 from rag.types import Chunk, SourceDocument
 
 SCHEMA_VERSION = 1
@@ -173,6 +173,11 @@ class Store:
             self._close_client()
             self._open()
 
+    def close(self) -> None:
+        """Let go of the index (the embedded client's cache of it), e.g. before it is moved."""
+        with self._gate.exclusive():
+            self._close_client()
+
     def _close_client(self) -> None:
         # Closing releases the process-wide cache of the embedded index, so the next client
         # reads the index from disk again (an HTTP client has no such cache).
@@ -192,13 +197,15 @@ class Store:
             raise StoreError(
                 f"the index at {where} was written by a newer Kaynak (schema {found}; this one "
                 f"reads {SCHEMA_VERSION}). Upgrade Kaynak (`pip install -U kaynak`), or use "
-                "another KAYNAK_HOME; `kaynak ingest --rebuild PATH...` would replace that index"
+                "another KAYNAK_HOME; `kaynak ingest --rebuild PATH...` would replace that index",
+                "newer",
             )
         if found != SCHEMA_VERSION:
             raise StoreError(
                 f"the index at {where} was written by another version of Kaynak (schema "
                 f"{existing.get('schema_version')!r}, this one reads {SCHEMA_VERSION}); rebuild it "
-                "with `kaynak ingest --rebuild PATH...`"
+                "with `kaynak ingest --rebuild PATH...`",
+                "damaged",
             )
         if existing.get("embedding_model") != wanted["embedding_model"]:
             raise StoreError(
@@ -206,7 +213,8 @@ class Store:
                 f"{existing.get('embedding_model')!r}, but Kaynak is set to "
                 f"{wanted['embedding_model']!r}; vectors from different models cannot be "
                 "compared. Either set KAYNAK_EMBEDDINGS back, or rebuild the index with "
-                "`kaynak ingest --rebuild PATH...`"
+                "`kaynak ingest --rebuild PATH...`",
+                "model",
             )
 
     def drop_all(self) -> None:
@@ -630,8 +638,9 @@ def write_lock(
     who holds it; then fails with a StoreError that names the holder."""
     from filelock import FileLock, Timeout
 
-    settings.home.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(settings.home / LOCK_FILE), thread_local=False)
+    with storage_faults(settings):  # a read-only or full home says so
+        settings.home.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(settings.home / LOCK_FILE), thread_local=False)
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -643,11 +652,15 @@ def write_lock(
         except Timeout:
             raise StoreError(
                 f"the index at {settings.home} is still being written by {holder} after "
-                f"waiting {wait:.0f} s; let it finish (or stop it) and try again"
+                f"waiting {wait:.0f} s; let it finish (or stop it) and try again",
+                "busy",
             ) from None
+    except OSError as exc:  # the lock file cannot be made: a read-only or full home
+        raise fault(exc, settings) from exc
     try:
         record = {"pid": os.getpid(), "command": " ".join(sys.argv), "since": time.time()}
-        (settings.home / HOLDER_FILE).write_text(json.dumps(record), encoding="utf-8")
+        with storage_faults(settings):
+            (settings.home / HOLDER_FILE).write_text(json.dumps(record), encoding="utf-8")
         yield
     finally:
         lock.release()

@@ -21,7 +21,13 @@ DOCTOR = "`kaynak doctor` checks it; `kaynak doctor --repair` rebuilds it from t
 
 
 class StoreError(RuntimeError):
-    """The store cannot be used as it is; the message says how to fix it."""
+    """The store cannot be used as it is; the message says how to fix it. `kind` names the
+    fault for code that acts on it: "full", "read-only", "damaged", "server", "newer",
+    "model", "busy" or "other"."""
+
+    def __init__(self, message: str, kind: str = "other") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def where(settings: Settings) -> str:
@@ -30,31 +36,41 @@ def where(settings: Settings) -> str:
 
 def describe(exc: BaseException, settings: Settings) -> str:
     """The fault behind `exc`, said plainly, with what to do about it."""
+    return fault(exc, settings).args[0]
+
+
+def fault(exc: BaseException, settings: Settings) -> StoreError:
+    """The StoreError that says what the fault behind `exc` is and what to do about it."""
     place = where(settings)
     text = f"{type(exc).__name__}: {exc}"
     lowered = text.lower()
     code = getattr(exc, "errno", None)
     if code == errno.ENOSPC or "disk is full" in lowered or "no space left" in lowered:
-        return (
+        return StoreError(
             f"the disk holding {settings.home} is full, so the index could not be written. "
             "What was stored before is unchanged and still answers. Free some space (or set "
-            "KAYNAK_HOME to a folder on a larger disk) and run the same command again"
+            "KAYNAK_HOME to a folder on a larger disk) and run the same command again",
+            "full",
         )
-    if code in {errno.EROFS, errno.EACCES, errno.EPERM} or "readonly" in lowered or (
-        "read-only" in lowered
+    if (
+        code in {errno.EROFS, errno.EACCES, errno.EPERM}
+        or "readonly" in lowered
+        or ("read-only" in lowered)
     ):
-        return (
+        return StoreError(
             f"Kaynak cannot write to {settings.home}: the folder or its disk is read-only, or "
             "you lack permission (Chroma writes there even to read the index). Nothing stored "
             "was changed. Make the folder writable, or copy it to a folder that is "
-            f"(cp -r {settings.home} ~/kaynak-copy) and set KAYNAK_HOME to the copy"
+            f"(cp -r {settings.home} ~/kaynak-copy) and set KAYNAK_HOME to the copy",
+            "read-only",
         )
     if any(
         sign in lowered
         for sign in ("malformed", "not a database", "file is encrypted", "database corrupt")
     ) or (code is None and "no such table" in lowered):
-        return (
-            f"the index at {place} is damaged ({exc}). Your sources are not affected: {DOCTOR}"
+        return StoreError(
+            f"the index at {place} is damaged ({exc}). Your sources are not affected: {DOCTOR}",
+            "damaged",
         )
     if settings.chroma_url and any(
         sign in lowered
@@ -68,12 +84,13 @@ def describe(exc: BaseException, settings: Settings) -> str:
             "could not connect",
         )
     ):
-        return (
+        return StoreError(
             f"the Chroma server at {settings.chroma_url} stopped answering ({type(exc).__name__}). "
             "Start it again (`chroma run --path DIR`) and run the same command again: what "
-            "it had stored is kept, and an interrupted ingest is finished on the next run"
+            "it had stored is kept, and an interrupted ingest is finished on the next run",
+            "server",
         )
-    return f"the index at {place} failed ({text}). {DOCTOR}"
+    return StoreError(f"the index at {place} failed ({text}). {DOCTOR}")
 
 
 @contextmanager
@@ -88,7 +105,7 @@ def storage_faults(settings: Settings) -> Iterator[None]:
         if not _is_storage_fault(exc):
             raise
         log.debug("storage fault", exc_info=True)
-        raise StoreError(describe(exc, settings)) from exc
+        raise fault(exc, settings) from exc
 
 
 _STORAGE_MODULES = ("chromadb", "sqlite3", "httpx", "httpcore")

@@ -19,9 +19,7 @@ def questions() -> list[str]:
     return [r["question"] for r in rows[:20]]
 
 
-def test_an_index_moves_from_disk_to_a_chroma_server_and_answers_the_same(
-    tmp_path, chroma_server
-):
+def test_an_index_moves_from_disk_to_a_chroma_server_and_answers_the_same(tmp_path, chroma_server):
     disk = kaynak_env(tmp_path / "disk")
     assert run_kaynak("ingest", str(CORPUS), env=disk).returncode == 0
     before = answers_of(disk, questions())
@@ -66,3 +64,16 @@ def test_an_import_refuses_vectors_of_another_model_and_files_that_are_not_expor
     junk.write_bytes(b"not a zip at all")
     refused = run_kaynak("import", str(junk), env=kaynak_env(tmp_path / "third"))
     assert refused.returncode == 2 and "is not a Kaynak export" in refused.stderr
+
+
+def test_a_bad_file_with_replace_drops_nothing(tmp_path):
+    env = kaynak_env(tmp_path / "home")
+    assert run_kaynak("ingest", str(CORPUS), "--vectors-later", env=env).returncode == 0
+    junk = tmp_path / "half.zip"
+    with zipfile.ZipFile(junk, "w") as zf:  # a zip, but not a whole export
+        zf.writestr("kaynak-export.json", json.dumps({"format": 1, "collections": {}}))
+    refused = run_kaynak("import", str(junk), "--replace", env=env)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "holds no chunks" in refused.stderr
+    docs = run_kaynak("docs", "--json", env=env)
+    assert len(json.loads(docs.stdout)) == 1  # the index is as it was

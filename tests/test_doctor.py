@@ -125,3 +125,25 @@ def test_a_healthy_index_is_reported_healthy(built):
     checked = run_kaynak("doctor", env=kaynak_env(home))
     assert checked.returncode == 0, checked.stdout
     assert checked.stdout.splitlines()[0] == "index: 2 documents; manifest of sources: 2 documents"
+
+
+def test_repair_changes_nothing_it_cannot_rebuild(built, home):
+    env = kaynak_env(home)
+    truncate(home / "chroma" / "chroma.sqlite3")
+    manifest.path(home).unlink()  # an index older than the manifest, now damaged
+    refused = run_kaynak("doctor", "--repair", env=env)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "no manifest of sources to rebuild it from" in refused.stderr
+    assert (home / "chroma" / "chroma.sqlite3").exists()  # left where it was
+    assert not any(p.name.startswith("chroma.damaged-") for p in home.iterdir())
+
+
+def test_repair_leaves_an_index_from_a_newer_kaynak_alone(built, home):
+    import sqlite3
+
+    with sqlite3.connect(home / "chroma" / "chroma.sqlite3") as db:
+        db.execute("UPDATE collection_metadata SET int_value = 99 WHERE key = 'schema_version'")
+    refused = run_kaynak("doctor", "--repair", env=kaynak_env(home))
+    assert refused.returncode == 2 and "nothing was changed" in refused.stderr
+    assert "newer Kaynak" in refused.stderr
+    assert not any(p.name.startswith("chroma.damaged-") for p in home.iterdir())

@@ -3,6 +3,8 @@ and removal, and says plainly when it is damaged."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from rag import StoreError, manifest
@@ -46,7 +48,21 @@ def test_a_damaged_manifest_is_named_with_what_to_do(tmp_path):
         manifest.read(tmp_path)
 
 
-def test_a_saved_text_stays_inside_the_home(tmp_path):
-    with pytest.raises(StoreError, match="must lie in"):
-        manifest.save_text(tmp_path, "texts/../../outside.txt", "x")
-    assert not (tmp_path.parent / "outside.txt").exists()
+def test_no_entry_can_name_a_file_outside_the_saved_texts(fresh, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me", encoding="utf-8")
+    note = tmp_path / "ferry.txt"
+    note.write_text("The night ferry was cancelled because of the storm.", encoding="utf-8")
+    fresh.ingest([note], background=False)
+    home = fresh.settings.home
+    data = json.loads(manifest.path(home).read_text(encoding="utf-8"))
+    (entry,) = data["documents"].values()
+    entry["text_file"] = "../victim.txt"  # as a crafted export or a hand edit could say
+    manifest.path(home).write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(StoreError, match=r"damaged .*would lie at '\.\./victim\.txt'"):
+        manifest.read(home)
+    with pytest.raises(StoreError, match="is damaged"):
+        fresh.remove(entry["doc_id"])  # refuses rather than deleting the file it names
+    assert victim.read_text(encoding="utf-8") == "keep me"
+    with pytest.raises(StoreError, match="not a document id"):
+        manifest.save_text(home, "../../outside", "x")

@@ -110,7 +110,7 @@ def test_an_agent_gets_checked_quotes_abstentions_and_clear_errors(tmp_path, bot
         ("huge", "keep it under"),
         ("wrong type", "question"),
         ("bad k", "k must be"),
-        ("no ingest", "ingest"),
+        ("no ingest", "Unknown tool: ingest"),
     ]:
         failed, text = seen[case]
         assert failed and message in text, (case, text)

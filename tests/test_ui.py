@@ -384,9 +384,12 @@ def test_a_reload_keeps_the_conversation_with_working_citations(page, ui_home, t
     page.wait_for_function("location.hash === '#src-1'")
     expect(page.locator("#sources #src-1")).to_be_in_viewport()
 
-    # The follow-up after the reload still knows the conversation.
+    # A question after the reload continues the same conversation (its turns came back).
     submit(page, "And what did she say?")
     expect(page.locator(BOT_MESSAGES)).to_have_count(3)
+    expect(page.locator(BOT_MESSAGES).nth(2).locator("a.cite").first).to_be_visible(
+        timeout=ANSWER_TIMEOUT
+    )
 
     # Export: a Markdown file whose every quote is the source's text at its offsets.
     with page.expect_download() as download:
@@ -394,6 +397,8 @@ def test_a_reload_keeps_the_conversation_with_working_citations(page, ui_home, t
     markdown = Path(download.value.path()).read_text(encoding="utf-8")
     assert download.value.suggested_filename.endswith(".md")
     assert "## Question 1: What did Joly say?" in markdown
+    assert "## Question 2: Who did Joly meet in Tokyo?" in markdown
+    assert "## Question 3: And what did she say?" in markdown
     sources = parse_export(markdown)
     assert sources, markdown
     reader = Assistant(home=ui_home, progress=False)  # a second process's view of the index

@@ -14,6 +14,7 @@ from typing import Any
 import gradio as gr
 
 from rag import Answer, Assistant, QuestionError, StoreError
+from rag.store_errors import storage_faults
 from ui import conversations
 from ui.render import (
     render_answer,
@@ -214,6 +215,8 @@ def build_app(bot: Assistant) -> gr.Blocks:
 
         def forget(store: conversations.Store):  # type: ignore[no-untyped-def]
             store = conversations.valid(store)
+            if store["current"] is None:  # a new conversation, not saved yet: nothing to delete
+                return opened(store)
             return opened(conversations.delete(store, store["current"]))
 
         private: dict[str, Any] = {"api_visibility": "private"}
@@ -224,12 +227,16 @@ def build_app(bot: Assistant) -> gr.Blocks:
 
         def add_sources(paths: list[str] | None, link: str, progress=gr.Progress()):  # type: ignore[no-untyped-def]
             inputs: list[str] = []
-            folder = bot.settings.home / "uploads"
-            folder.mkdir(parents=True, exist_ok=True)
-            for p in paths or []:
-                target = folder / safe_upload_name(Path(p).name)
-                shutil.copyfile(p, target)
-                inputs.append(str(target))
+            try:
+                with storage_faults(bot.settings):  # a full or read-only disk says so
+                    folder = bot.settings.home / "uploads"
+                    folder.mkdir(parents=True, exist_ok=True)
+                    for p in paths or []:
+                        target = folder / safe_upload_name(Path(p).name)
+                        shutil.copyfile(p, target)
+                        inputs.append(str(target))
+            except StoreError as exc:
+                return f"**Not added:** {html.escape(str(exc))}", gr.update(), None, ""
             if link and link.strip():
                 inputs.append(link.strip())
             if not inputs:
