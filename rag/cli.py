@@ -6,7 +6,6 @@ import argparse
 import json
 import logging
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -66,39 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--llm", help="none, ollama:MODEL, openai:MODEL or llamacpp:PATH.gguf")
     ui.add_argument("--llm-base-url")
 
-    doctor = sub.add_parser(
-        "doctor", help="check the index against its manifest of sources; --repair rebuilds it"
-    )
-    doctor.add_argument(
-        "--repair",
-        action="store_true",
-        help="rebuild what is wrong from the sources (a damaged index is moved aside, not deleted)",
-    )
-    doctor.add_argument("--wait", type=float, default=600.0, help="as for ingest")
-    exp = sub.add_parser("export", help="write the whole index, vectors included, to one file")
-    exp.add_argument("file", help="the file to write, e.g. kaynak-index.zip")
-    exp.add_argument("--wait", type=float, default=600.0, help="as for ingest")
-    imp = sub.add_parser(
-        "import", help="load an exported index (into an empty index, on disk or a server)"
-    )
-    imp.add_argument("file")
-    imp.add_argument("--replace", action="store_true", help="drop the index that is there first")
-    imp.add_argument("--wait", type=float, default=600.0, help="as for ingest")
-    imp.add_argument(
-        "--vectors-later",
-        action="store_true",
-        help="as for ingest: vectors the file lacks (another model's) are computed later",
-    )
+    from rag import cli_care  # the index's care and the MCP server
 
-    mcp = sub.add_parser(
-        "mcp",
-        help="serve ask, search and documents to AI agents over the Model Context Protocol (stdio)",
-    )
-    mcp.add_argument(
-        "--allow-ingest",
-        action="store_true",
-        help="also offer an ingest tool (off by default: agents only read the index)",
-    )
+    cli_care.add_commands(sub)
 
     ev = sub.add_parser(
         "eval",
@@ -154,10 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _assistant(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from rag import Assistant
 
-    return Assistant(**_overrides(args))
+    return Assistant(**overrides_of(args))
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+def overrides_of(args: argparse.Namespace) -> dict[str, Any]:
     overrides: dict[str, Any] = {
         "home": args.home,
         "chroma_url": args.chroma_url,
@@ -168,7 +137,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in overrides.items() if v is not None}
 
 
-def _waiting(message: str) -> None:
+def say_waiting(message: str) -> None:
     print(f"kaynak: {message} …", file=sys.stderr, flush=True)
 
 
@@ -180,8 +149,8 @@ def _run(args: argparse.Namespace) -> int:
         from rag.store_errors import storage_faults
 
         # dropped before the Assistant opens it: a rebuild may change the embedding model
-        settings = Settings.from_env(**_overrides(args))
-        with storage_faults(settings), write_lock(settings, args.wait, _waiting):
+        settings = Settings.from_env(**overrides_of(args))
+        with storage_faults(settings), write_lock(settings, args.wait, say_waiting):
             drop_index(settings)
             manifest.forget(settings.home, manifest.read(settings.home), keep_text=True)
     if args.command == "eval" and args.squad:
@@ -189,12 +158,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "eval" and not args.questions:
         print("kaynak: give a question set (JSONL), or --squad CONTEXTS.json", file=sys.stderr)
         return 2
-    if args.command == "mcp":
-        return _mcp(args)
-    if args.command == "doctor":
-        return _doctor(args)
-    if args.command == "import":
-        return _import(args)
+    from rag import cli_care
+
+    if args.command in cli_care.COMMANDS:
+        shared = cli_care.Shared(overrides_of(args), say_waiting, complete_background)
+        return cli_care.run(args, shared)
     if args.command == "ui":
         from ui.app import launch
 
@@ -202,7 +170,7 @@ def _run(args: argparse.Namespace) -> int:
     bot = _assistant(args)
     if args.command == "ingest":
         report = bot.ingest(
-            args.sources, prune=args.prune, wait=args.wait, on_wait=_waiting, background=False
+            args.sources, prune=args.prune, wait=args.wait, on_wait=say_waiting, background=False
         )
         print(
             json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
@@ -210,27 +178,13 @@ def _run(args: argparse.Namespace) -> int:
             else report.summary()
         )
         if not args.vectors_later:
-            _complete_background(bot, quiet=args.json)
+            complete_background(bot, quiet=args.json)
         return (
             0
             if (report.added or report.updated or report.unchanged or report.removed)
             or not report.skipped
             else 1
         )
-    if args.command == "export":
-        from pathlib import Path
-
-        from rag.backup import export_index
-        from rag.store import write_lock
-
-        started = time.perf_counter()
-        with write_lock(bot.settings, args.wait, _waiting):  # no writer changes it meanwhile
-            counts = export_index(bot.store, Path(args.file))
-        print(
-            f"exported {counts.get('documents', 0)} documents and {counts.get('', 0)} chunks "
-            f"with their vectors to {args.file} ({time.perf_counter() - started:.1f} s)"
-        )
-        return 0
     if args.command == "docs":
         docs = bot.documents()
         if args.json:
@@ -239,7 +193,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{d.doc_id}  {d.chunks:5d} chunks  {d.title}  ({d.url or d.path})")
         return 0
     if args.command == "remove":
-        if bot.remove(args.doc_id, wait=args.wait, on_wait=_waiting):
+        if bot.remove(args.doc_id, wait=args.wait, on_wait=say_waiting):
             print(f"removed {args.doc_id}")
             return 0
         print(
@@ -269,80 +223,7 @@ def _run(args: argparse.Namespace) -> int:
     return _chat(bot, args.k)
 
 
-def _doctor(args: argparse.Namespace) -> int:
-    """Check (and with --repair, rebuild) the index; exit 1 while something is wrong."""
-    from rag import Assistant, doctor
-    from rag.config import Settings
-
-    settings = Settings.from_env(**_overrides(args))
-    checkup = doctor.check(settings)
-    print(checkup.summary())
-    if not args.repair or checkup.ok:
-        return 0 if checkup.ok else 1
-    print("\nRepairing …", flush=True)
-    report = doctor.repair(
-        settings, lambda: Assistant(settings), wait=args.wait, on_progress=_waiting
-    )
-    print(report.summary())
-    after = doctor.check(settings)
-    print("\nAfter the repair:\n" + after.summary())
-    return 0 if after.ok and not report.lost else 1
-
-
-def _import(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from rag import Assistant, manifest
-    from rag.backup import check_fits, import_index, read_export
-    from rag.relevance import ALONE, CONTEXT
-    from rag.store import write_lock
-    from rag.store_errors import storage_faults
-
-    started = time.perf_counter()
-    bot = Assistant(**_overrides(args))
-    relevance = bot.retriever.relevance
-    sides = {}
-    if relevance is not None:
-        sides = dict.fromkeys((ALONE, CONTEXT), relevance.model.model_id)
-    export = read_export(Path(args.file))  # checked whole before anything is dropped
-    check_fits(export, bot.store)
-    with storage_faults(bot.settings), write_lock(bot.settings, args.wait, _waiting):
-        if args.replace:
-            bot.store.drop_all()
-            manifest.forget(bot.settings.home, manifest.read(bot.settings.home), keep_text=True)
-        report = import_index(bot.store, export, sides, on_progress=_waiting)
-    bot.retriever.invalidate()
-    for skipped in report.skipped:
-        print(f"kaynak: not imported: {skipped}", file=sys.stderr)
-    if not args.vectors_later:
-        _complete_background(bot)
-    print(
-        f"imported {report.documents} documents and {report.chunks} chunks from {args.file} "
-        f"into {bot.settings.chroma_url or bot.settings.home} "
-        f"({time.perf_counter() - started:.1f} s)"
-    )
-    return 0
-
-
-def _mcp(args: argparse.Namespace) -> int:
-    """`kaynak mcp`: stdout carries the protocol, so nothing else may print there."""
-    import importlib.util
-
-    if importlib.util.find_spec("mcp") is None:
-        print(
-            "kaynak: the MCP server needs the `mcp` package: pip install 'kaynak[mcp]'",
-            file=sys.stderr,
-        )
-        return 2
-    from rag import Assistant
-    from rag.mcp_server import serve
-
-    bot = Assistant(**_overrides(args), progress=False)
-    bot.ensure_corpus()
-    return serve(bot, allow_ingest=args.allow_ingest)
-
-
-def _complete_background(bot, quiet: bool = False) -> None:  # type: ignore[no-untyped-def]
+def complete_background(bot, quiet: bool = False) -> None:  # type: ignore[no-untyped-def]
     """Compute the relevance model's vectors now, with a progress bar. The documents are
     already searchable; stopping here (Ctrl-C) is safe, and the next ingest or page resumes."""
     progress = bot.background_progress()
@@ -390,11 +271,11 @@ def _eval_squad(args: argparse.Namespace) -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="kaynak-eval-") as tmp:
         # a temporary index on disk, even when a Chroma server is configured
-        overrides = {**_overrides(args), "home": str(Path(tmp) / "home"), "chroma_url": ""}
+        overrides = {**overrides_of(args), "home": str(Path(tmp) / "home"), "chroma_url": ""}
         bot = Assistant(**overrides)
         squad.write_corpus(Path(tmp) / "corpus")
         bot.ingest([Path(tmp) / "corpus"], background=False)
-        _complete_background(bot, quiet=args.json)
+        complete_background(bot, quiet=args.json)
         try:
             result = evaluate_squad(bot, squad)
         except ValueError as exc:
