@@ -109,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # warnings (a model that failed, a writer being waited for) as one line each, no traceback
     logging.basicConfig(level=logging.WARNING, format="kaynak: %(message)s")
+    for handler in logging.getLogger().handlers:  # bm25s sets its own logger to DEBUG
+        handler.setLevel(logging.WARNING)
     from rag import ConfigError, LoadError, QuestionError, StoreError
 
     try:
