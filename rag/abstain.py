@@ -35,10 +35,10 @@ from rag.text import (
     number_values,
     tokens,
 )
+from rag.types import Scored
 
 if TYPE_CHECKING:
     from rag.lexical import LexicalIndex
-    from rag.retrieval import Scored
     from rag.store import Store
 
 MODEL_FILE = package_path("abstain.json")  # package data, see pyproject.toml

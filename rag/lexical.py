@@ -78,11 +78,6 @@ class LexicalIndex:
                 )
         return cls._build(store, state, _latest_saved(store), sequence)
 
-    def updated(self, store: Store) -> LexicalIndex:
-        """A new index for the store as it is now, built from this one."""
-        sequence = next(_sequence)
-        return self._build(store, store.state(), self._folder, sequence)
-
     def update_in_background(
         self, store: Store, install: Callable[[LexicalIndex], None]
     ) -> threading.Thread:

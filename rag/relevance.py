@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from rag.embeddings import KaynakEmbeddings, load_embeddings
-from rag.store import Hit, Store, write_lock
+from rag.store import Store, write_lock
+from rag.types import Hit
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -28,9 +27,9 @@ from rag.config import Settings
 from rag.embeddings import cosine
 from rag.lexical import LexicalIndex
 from rag.relevance import Relevance
-from rag.store import Hit, Store
+from rag.store import Store
 from rag.text import detect_language, language_code, stems
-from rag.types import Passage
+from rag.types import Hit, Passage, Scored
 
 
 class QuestionError(ValueError):
@@ -55,16 +54,6 @@ def check_question(question: object, settings: Settings) -> str:
             "the question has no words in it; ask with words, e.g. 'Who is Hayashi?'"
         )
     return cleaned
-
-
-@dataclass(frozen=True)
-class Scored:
-    hit: Hit
-    dense: float  # USE similarity
-    lexical: float  # BM25 as a share of what the question's terms can score
-    score: float  # the fused score the ranking sorts by
-    e5: float | None = None  # e5 similarity of the sentence alone,
-    e5_context: float | None = None  # and of it after the sentence before it
 
 
 class Retriever:

@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 from rag.config import Settings
 from rag.embeddings import KaynakEmbeddings
 from rag.store_errors import StoreError, fault, storage_faults
-from rag.types import Chunk, SourceDocument
+from rag.types import Chunk, Hit, SourceDocument
 
 SCHEMA_VERSION = 1
 GENERATION_FILE = "index.generation"  # beside chroma/: rewritten after every write
@@ -54,14 +54,6 @@ class Pending:
     chunks: list[Chunk]
     replaces: bool  # an earlier version is stored
     vectors: list[list[float]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Hit:
-    chunk_id: str
-    text: str
-    metadata: dict[str, Any]
-    score: float  # cosine similarity
 
 
 def _client(settings: Settings):  # type: ignore[no-untyped-def]

@@ -151,3 +151,25 @@ class IngestReport:
             if enc not in {"utf-8", "utf-8-sig", "ascii"}
         ]
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk the store found, with its source metadata and similarity."""
+
+    chunk_id: str
+    text: str
+    metadata: dict[str, Any]
+    score: float  # cosine similarity
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate passage with each score the ranking fused."""
+
+    hit: Hit
+    dense: float  # USE similarity
+    lexical: float  # BM25 as a share of what the question's terms can score
+    score: float  # the fused score the ranking sorts by
+    e5: float | None = None  # e5 similarity of the sentence alone,
+    e5_context: float | None = None  # and of it after the sentence before it
