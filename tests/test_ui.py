@@ -308,6 +308,14 @@ def test_new_conversation_empties_the_page_and_keeps_the_old_one(page) -> None: 
     open_conversations(page)
     expect(page.locator(PICKER_OPTIONS)).to_have_count(2)
     expect(page.locator(PICKER_OPTIONS).first).to_contain_text("What did Joly say?")
+    # The chat's own trash icon starts a new conversation too, and the next answer is saved
+    # as a third one instead of replacing the one that was shown.
+    page.locator('#chat button[aria-label="Clear"]').click()
+    expect(page.locator(USER_MESSAGES)).to_have_count(0)
+    expect(page.locator("#sources")).to_contain_text("Ask a question")
+    submit(page, "Joly ne dedi?")
+    wait_for_cards(page)
+    expect(page.locator(PICKER_OPTIONS)).to_have_count(3)
 
 
 @pytest.mark.slow

@@ -223,6 +223,7 @@ def build_app(bot: Assistant) -> gr.Blocks:
         app.load(opened, [saved], [saved, *page], **private)
         picker.input(switch, [saved, picker], [saved, *page], **private)
         new.click(start_new, [saved], [saved, *page], **private)
+        chat.clear(start_new, [saved], [saved, *page], **private)  # the chat's own trash icon
         delete.click(forget, [saved], [saved, *page], **private)
 
         def add_sources(paths: list[str] | None, link: str, progress=gr.Progress()):  # type: ignore[no-untyped-def]
