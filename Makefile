@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh clone:
 #   make run    set up, then open the Gradio page on the bundled corpus
-#   make test   set up (with test tools and Chromium), then run every test
+#   make test   set up (with test tools and Chromium), then lint (ruff, mypy) and run every test
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -28,7 +28,8 @@ run: setup
 chat: setup
 	$(VENV)/bin/kaynak chat
 
-test: setup-dev
+# Lint first: CI runs this target, so a lint error fails CI as a failing test does.
+test: lint
 	$(PY) -m pytest -q -ra
 
 # Every benchmark writes bench/results/NAME.json; bench/render.py rebuilds docs/benchmarks.md
@@ -54,7 +55,8 @@ screenshot: setup-dev
 	$(PY) -m pytest -q tests/test_ui.py -k highlights --screenshot docs/screenshot.png
 
 lint: setup-dev
-	$(VENV)/bin/ruff check . && $(VENV)/bin/mypy rag ui
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy rag ui
 
 clean:
 	rm -rf $(VENV) .kaynak
