@@ -90,9 +90,7 @@ class Assistant:
             with self._write_lock, write_lock(self.settings, wait, on_wait or log.warning):
                 if rebuild:
                     self.store.drop_all()
-                    manifest.forget(
-                        self.settings.home, manifest.read(self.settings.home), keep_text=True
-                    )
+                    manifest.forget_all(self.settings.home)
                 report = ingest(
                     inputs, self.store, self.settings, prune=prune, on_progress=on_progress
                 )

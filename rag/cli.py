@@ -154,7 +154,7 @@ def _run(args: argparse.Namespace) -> int:
         settings = Settings.from_env(**overrides_of(args))
         with storage_faults(settings), write_lock(settings, args.wait, say_waiting):
             drop_index(settings)
-            manifest.forget(settings.home, manifest.read(settings.home), keep_text=True)
+            manifest.forget_all(settings.home)
     if args.command == "eval" and args.squad:
         return _eval_squad(args)
     if args.command == "eval" and not args.questions:

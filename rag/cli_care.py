@@ -105,7 +105,7 @@ def _import(args: argparse.Namespace, shared: Shared) -> int:
     with storage_faults(bot.settings), write_lock(bot.settings, args.wait, shared.say_waiting):
         if args.replace:
             bot.store.drop_all()
-            manifest.forget(bot.settings.home, manifest.read(bot.settings.home), keep_text=True)
+            manifest.forget_all(bot.settings.home)
         report = import_index(bot.store, export, sides, on_progress=shared.say_waiting)
     bot.retriever.invalidate()
     for skipped in report.skipped:

@@ -137,6 +137,12 @@ def forget(home: Path, doc_ids: Iterable[str], keep_text: bool = False) -> None:
         (home / entry.text_file).unlink(missing_ok=True)
 
 
+def forget_all(home: Path) -> None:
+    """The index was dropped: the manifest lists nothing (the saved texts are kept, the only
+    copy of sources that may be gone)."""
+    forget(home, read(home), keep_text=True)
+
+
 def write(home: Path, entries: dict[str, Entry]) -> None:
     data: dict[str, Any] = {
         "format": FORMAT,

@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 from rag.config import Settings
 from rag.embeddings import KaynakEmbeddings
 from rag.store_errors import StoreError, fault, storage_faults
+from rag.store_errors import where as index_location
 from rag.types import Chunk, Hit, SourceDocument
 
 SCHEMA_VERSION = 1
@@ -183,7 +184,7 @@ class Store:
         return dict(client.get_collection(name, embedding_function=None).metadata or {})
 
     def _check_compatible(self, existing: dict[str, Any], wanted: dict[str, Any]) -> None:
-        where = self.settings.chroma_url or str(self.settings.home / "chroma")
+        where = index_location(self.settings)
         found = existing.get("schema_version")
         if isinstance(found, int) and found > SCHEMA_VERSION:
             raise StoreError(
