@@ -408,7 +408,9 @@ def test_a_reload_keeps_the_conversation_with_working_citations(page, ui_home, t
         timeout=ANSWER_TIMEOUT
     )
 
-    # Export: a Markdown file whose every quote is the source's text at its offsets.
+    # Export: a Markdown file whose every quote is the source's text at its offsets. The button
+    # is off while an answer is on its way and comes back once the conversation is saved.
+    expect(page.locator("#export")).to_be_enabled()
     with page.expect_download() as download:
         page.locator("#export").click()
     markdown = Path(download.value.path()).read_text(encoding="utf-8")

@@ -198,11 +198,16 @@ def build_app(bot: Assistant) -> gr.Blocks:
 
         outputs = [chat, turns, sources, box]
         page = [chat, turns, sources, picker, export]
-        for event in (
-            box.submit(respond, [box, turns, k, answerer], outputs, api_visibility="private"),
-            send.click(respond, [box, turns, k, answerer], outputs, api_name="ask"),
+        # While an answer is on its way the export is off: the file it holds lacks that turn,
+        # and `remember` turns it back on with the conversation as saved.
+        hold_export: dict[str, Any] = {"api_visibility": "private", "queue": False}
+        for trigger, naming in (
+            (box.submit, {"api_visibility": "private"}),
+            (send.click, {"api_name": "ask"}),
         ):
-            event.then(remember, [saved, turns], [saved, picker, export], api_visibility="private")
+            trigger(lambda: gr.update(interactive=False), None, export, **hold_export).then(
+                respond, [box, turns, k, answerer], outputs, **naming
+            ).then(remember, [saved, turns], [saved, picker, export], api_visibility="private")
 
         def opened(store: conversations.Store):  # type: ignore[no-untyped-def]
             return conversations.valid(store), *view(store)
