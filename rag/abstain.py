@@ -27,6 +27,7 @@ import numpy as np
 from rag.config import Settings, package_path
 from rag.embeddings import normalise
 from rag.text import (
+    around,
     detect_language,
     language_code,
     mentions,
@@ -54,11 +55,6 @@ FEATURES = (
     "names_unknown",  # ... and in no source at all, in any spelling
     "same_language",  # the question is in the best passage's language
 )
-# Names of the question are looked for around this many of the best passages.
-NAME_PASSAGES = 5
-# Multilingual (USE) similarity at which two names are taken for translations of each other
-# (India/Hindistan, Germany/Almanya); calibrated in bench/verifier.py on hand-labelled pairs.
-NAME_SIMILARITY = 0.67
 NAME_CACHE = 50_000
 
 
@@ -121,7 +117,7 @@ class Decider:
         """The model's inputs, and the question's names and numbers that no source mentions."""
         best = ranked[0]
         e5 = [r.e5 for r in ranked if r.e5 is not None]
-        missing = self.names_missing(question, ranked[:NAME_PASSAGES])
+        missing = self.names_missing(question, ranked[: self.settings.name_passages])
         unknown = [n for n in missing if not lexical.mentions(n)]
         values = {
             "score": best.score,
@@ -176,7 +172,7 @@ class Decider:
             missing = [n for n in missing if n not in translated]
         return missing
 
-    def _context(self, scored: Scored, before: int = 400, after: int = 150) -> str:
+    def _context(self, scored: Scored) -> str:
         """The passage with the text around it in its source (names often come before)."""
         meta = scored.hit.metadata
         doc_id = str(meta.get("doc_id", ""))
@@ -187,7 +183,7 @@ class Decider:
             with self._lock:
                 self._texts[doc_id] = text
         start, end = int(meta.get("start", 0)), int(meta.get("end", 0))
-        return text[max(0, start - before) : end + after]
+        return around(text, start, end, self.settings.context_before, self.settings.context_after)
 
     def forget(self) -> None:
         """Drop the cached source texts (the documents changed)."""
@@ -216,4 +212,8 @@ class Decider:
         a = np.stack([known[n] for n in names])
         b = np.stack([known[c] for c in candidates])
         sim = a @ b.T
-        return {n for n, row in zip(names, sim, strict=True) if float(row.max()) >= NAME_SIMILARITY}
+        return {
+            n
+            for n, row in zip(names, sim, strict=True)
+            if float(row.max()) >= self.settings.name_similarity
+        }

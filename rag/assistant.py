@@ -28,7 +28,7 @@ from rag.retrieval import (
 )
 from rag.store import DocumentRecord, Store, write_lock
 from rag.store_errors import storage_faults
-from rag.text import detect_language
+from rag.text import around, detect_language
 from rag.types import Answer, DroppedSentence, IngestReport, Passage
 
 BUNDLED_CORPUS = package_path("corpus")  # the bundled article, shipped as package data
@@ -316,10 +316,11 @@ class Assistant:
             if isinstance(event, Answer):
                 yield replace(event, dropped=dropped or [], note=note)
 
-    def _context(self, passage: Passage, before: int = 400, after: int = 150) -> str:
+    def _context(self, passage: Passage) -> str:
         """The passage with the text around it in its source (for checking names)."""
         text = self.store.source_text(passage.doc_id) or passage.text
-        return text[max(0, passage.start - before) : passage.end + after]
+        s = self.settings
+        return around(text, passage.start, passage.end, s.context_before, s.context_after)
 
     def _k(self, k: int | None) -> int:
         if k is None:

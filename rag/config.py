@@ -114,6 +114,16 @@ class Settings:
     support_align: float = 0.4
     support_align_same: float = 0.7
     support_names: float = 0.55
+    # Names are looked for in a passage with the text around it in its source (names often
+    # come a sentence or two before): this many characters before it and after it. Set by hand
+    # with the name checks; bench/xquad.py measures them on XQuAD dev.
+    context_before: int = 400
+    context_after: int = 150
+    # The abstain decision looks for the question's names around this many of the best
+    # passages, and takes two names for translations of each other (India/Hindistan) at this
+    # multilingual (USE) similarity; calibrated in bench/verifier.py on hand-labelled pairs.
+    name_passages: int = 5
+    name_similarity: float = 0.67
     max_chunk_chars: int = 600
     max_file_bytes: int = 20_000_000
     max_question_chars: int = 2_000

@@ -168,6 +168,11 @@ def number_values(text: str) -> set[int]:
     return values
 
 
+def around(text: str, start: int, end: int, before: int, after: int) -> str:
+    """`text[start:end]` with up to `before` characters before it and `after` after it."""
+    return text[max(0, start - before) : end + after]
+
+
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
