@@ -10,7 +10,7 @@ from rag.config import ConfigError, Settings
 from rag.loaders import LoadError
 from rag.prompts import CANNOT_ANSWER
 from rag.retrieval import QuestionError
-from rag.store import StoreError
+from rag.store_errors import StoreError
 from rag.types import Answer, Citation, DroppedSentence, IngestReport, Passage, SourceDocument
 
 __all__ = [

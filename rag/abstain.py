@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.config import Settings, package_path
-from rag.embeddings import normalise
+from rag.embeddings import KaynakEmbeddings, normalise
 from rag.text import (
     around,
     detect_language,
@@ -103,8 +103,15 @@ def _model(path: Path = MODEL_FILE) -> AbstainModel:
 
 
 class Decider:
-    def __init__(self, store: Store, settings: Settings, model: AbstainModel | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embeddings: KaynakEmbeddings,
+        settings: Settings,
+        model: AbstainModel | None = None,
+    ) -> None:
         self.store = store
+        self.embeddings = embeddings
         self.settings = settings
         self.model = model
         self._lock = threading.Lock()
@@ -202,7 +209,7 @@ class Decider:
                 self._vectors.move_to_end(t)
         todo = [t for t in wanted if t not in known]
         if todo:
-            vectors = self.store.embeddings.embed_documents(todo)
+            vectors = self.embeddings.embed_documents(todo)
             fresh = normalise(np.asarray(vectors, dtype=np.float32))
             known.update(zip(todo, fresh, strict=True))
             with self._lock:

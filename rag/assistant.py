@@ -26,10 +26,11 @@ from rag.retrieval import (
     check_question,
     to_passage,
 )
-from rag.store import DocumentRecord, Store, write_lock
+from rag.store import Store
 from rag.store_errors import storage_faults
+from rag.store_sync import write_lock
 from rag.text import around, detect_language
-from rag.types import Answer, DroppedSentence, IngestReport, Passage
+from rag.types import Answer, DocumentRecord, DroppedSentence, IngestReport, Passage
 
 BUNDLED_CORPUS = package_path("corpus")  # the bundled article, shipped as package data
 WAIT_FOR_WRITER = 600.0  # seconds a write waits for another process's write to finish
@@ -56,8 +57,8 @@ class Assistant:
         if settings is not None and overrides:
             self.settings = settings.replace(**overrides)
         self.embeddings = load_embeddings(self.settings.embeddings, self.settings.threads)
-        self.store = Store(self.settings, self.embeddings)
-        self.retriever = Retriever(self.store, self.settings)
+        self.store = Store(self.settings, self.embeddings.model_id)
+        self.retriever = Retriever(self.store, self.embeddings, self.settings)
         self.llm = llm if llm is not None else answering.make_llm(self.settings)
         self._write_lock = threading.Lock()
         self._background: threading.Thread | None = None
@@ -92,7 +93,12 @@ class Assistant:
                     self.store.drop_all()
                     manifest.forget_all(self.settings.home)
                 report = ingest(
-                    inputs, self.store, self.settings, prune=prune, on_progress=on_progress
+                    inputs,
+                    self.store,
+                    self.embeddings,
+                    self.settings,
+                    prune=prune,
+                    on_progress=on_progress,
                 )
             if report.added or report.updated or report.removed or rebuild:
                 self.retriever.invalidate()  # and save it, so the next process loads it

@@ -44,7 +44,7 @@ def export_index(store: Store, target: Path) -> dict[str, int]:
     entries = manifest.read(home)
     pages: dict[str, list[dict[str, Any]]] = {}
     metadata: dict[str, dict[str, Any]] = {}
-    for suffix, meta, page in store.dump():
+    for suffix, meta, page in store.connection.dump():
         metadata[suffix] = meta
         pages.setdefault(suffix, []).append(page)
     if MAIN not in metadata:
@@ -169,7 +169,7 @@ def read_export(source: Path) -> Export:
 
 def check_fits(export: Export, store: Store) -> None:
     """Refuse an export whose vectors another embedding model made."""
-    wanted = store.embeddings.model_id
+    wanted = store.model_id
     found = export.parts[MAIN].metadata.get("embedding_model")
     if found != wanted:
         raise StoreError(
@@ -206,7 +206,9 @@ def import_index(
             continue
         if on_progress is not None:
             on_progress(f"importing {suffix or 'chunks'}: {len(part.ids):,} records")
-        store.restore(suffix, part.metadata, part.ids, part.documents, part.metadatas, part.vectors)
+        store.connection.restore(
+            suffix, part.metadata, part.ids, part.documents, part.metadatas, part.vectors
+        )
         if suffix == MAIN:
             report.chunks = len(part.ids)
         elif suffix == "documents":

@@ -147,8 +147,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "ingest" and args.rebuild:
         from rag import manifest
         from rag.config import Settings
-        from rag.store import drop_index, write_lock
+        from rag.store_chroma import drop_index
         from rag.store_errors import storage_faults
+        from rag.store_sync import write_lock
 
         # dropped before the Assistant opens it: a rebuild may change the embedding model
         settings = Settings.from_env(**overrides_of(args))

@@ -91,8 +91,8 @@ def _import(args: argparse.Namespace, shared: Shared) -> int:
     from rag import Assistant, manifest
     from rag.backup import check_fits, import_index, read_export
     from rag.relevance import ALONE, CONTEXT
-    from rag.store import write_lock
     from rag.store_errors import storage_faults
+    from rag.store_sync import write_lock
 
     started = time.perf_counter()
     bot = Assistant(**shared.overrides)
@@ -143,7 +143,7 @@ def _export(args: argparse.Namespace, shared: Shared) -> int:
 
     from rag import Assistant
     from rag.backup import export_index
-    from rag.store import write_lock
+    from rag.store_sync import write_lock
 
     bot = Assistant(**shared.overrides)
     started = time.perf_counter()

@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING
 
 from rag import manifest
 from rag.config import Settings
-from rag.embeddings import load_embeddings
+from rag.embeddings import KaynakEmbeddings, load_embeddings
 from rag.ingest import ingest, ingest_documents
 from rag.lexical import saved_is_current
-from rag.store import DocumentRecord, Store, write_lock
+from rag.store import Store
 from rag.store_errors import StoreError, storage_faults
-from rag.types import SourceDocument
+from rag.store_sync import write_lock
+from rag.types import DocumentRecord, SourceDocument
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant
@@ -113,7 +114,7 @@ def check(settings: Settings) -> Checkup:
                 up.notes.append("nothing has been ingested here yet")
             return up
     try:
-        store = Store(settings, load_embeddings(settings.embeddings, settings.threads))
+        store = Store(settings, load_embeddings(settings.embeddings, settings.threads).model_id)
     except StoreError as exc:
         up.problems.append(str(exc))
         up.index_usable, up.rebuild = False, exc.kind in {"damaged", "other"}
@@ -212,7 +213,7 @@ def repair(
                 report.moved_aside = str(aside)
             shutil.rmtree(settings.home / "lexical", ignore_errors=True)  # derived data
         bot = make_assistant()
-        _mend(bot.store, settings, entries, up.manifest_usable, report, say)
+        _mend(bot.store, bot.embeddings, settings, entries, up.manifest_usable, report, say)
     say("computing the relevance model's vectors")
     bot.retriever.invalidate()  # the lexical index, saved for the next process
     bot.complete_background()
@@ -221,6 +222,7 @@ def repair(
 
 def _mend(
     store: Store,
+    embeddings: KaynakEmbeddings,
     settings: Settings,
     entries: dict[str, manifest.Entry],
     manifest_usable: bool,
@@ -252,7 +254,7 @@ def _mend(
         if doc_id in records and doc_id not in wrong:
             continue
         say(f"ingesting {entry.source}")
-        got = ingest([entry.source], store, settings)
+        got = ingest([entry.source], store, embeddings, settings)
         if got.added or got.updated or got.unchanged:
             report.reingested.append(entry.source)
             continue
@@ -260,7 +262,7 @@ def _mend(
         if text is None:
             report.lost.append(entry.source)
             continue
-        ingest_documents([as_document(entry, text)], store, settings)
+        ingest_documents([as_document(entry, text)], store, embeddings, settings)
         report.from_saved_text.append((entry.source, str(settings.home / entry.text_file)))
 
 

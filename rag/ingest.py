@@ -9,9 +9,10 @@ from pathlib import Path
 from rag import manifest
 from rag.chunking import split_chunks
 from rag.config import Settings
+from rag.embeddings import KaynakEmbeddings
 from rag.loaders import LoadError, Skipped, iter_sources, load
-from rag.store import Pending, Store
-from rag.types import IngestReport, SourceDocument
+from rag.store import Store
+from rag.types import IngestReport, Pending, SourceDocument
 
 # Called after each source with (done, total, source); the page shows it as progress.
 ProgressFn = Callable[[int, int, str], None]
@@ -22,6 +23,7 @@ _BATCH_CHUNKS = 256
 def ingest(
     inputs: Iterable[str | Path],
     store: Store,
+    embeddings: KaynakEmbeddings,
     settings: Settings,
     prune: bool = False,
     on_progress: ProgressFn | None = None,
@@ -56,7 +58,7 @@ def ingest(
                 unlisted.append(prepared)
             # Embedding and writing in batches is many times faster than one by one.
             if sum(len(p.chunks) for p in pending) >= _BATCH_CHUNKS or done == len(sources):
-                _flush(pending, store, report)
+                _flush(pending, store, embeddings, report)
                 manifest.record(settings.home, [*(p.doc for p in pending), *unlisted])
                 pending, unlisted = [], []
             if bar is not None:
@@ -80,7 +82,7 @@ def ingest(
 
 
 def ingest_documents(
-    docs: Iterable[SourceDocument], store: Store, settings: Settings
+    docs: Iterable[SourceDocument], store: Store, embeddings: KaynakEmbeddings, settings: Settings
 ) -> IngestReport:
     """Write documents that are already loaded (a source restored from the manifest's saved
     text): chunked, embedded, stored and listed in the manifest as `ingest` does."""
@@ -94,7 +96,7 @@ def ingest_documents(
         )
         for doc in docs
     ]
-    _flush(pending, store, report)
+    _flush(pending, store, embeddings, report)
     manifest.record(settings.home, [p.doc for p in pending])
     return report
 
@@ -121,7 +123,9 @@ def _prepare(
     return Pending(doc=doc, chunks=chunks, replaces=previous is not None)
 
 
-def _flush(pending: list[Pending], store: Store, report: IngestReport) -> None:
+def _flush(
+    pending: list[Pending], store: Store, embeddings: KaynakEmbeddings, report: IngestReport
+) -> None:
     if not pending:
         return
     known: dict[str, list[float]] = {}
@@ -130,7 +134,7 @@ def _flush(pending: list[Pending], store: Store, report: IngestReport) -> None:
             known.update(store.chunk_vectors(item.doc.doc_id))
     missing = sorted({c.text for item in pending for c in item.chunks if c.text not in known})
     if missing:
-        known.update(zip(missing, store.embeddings.embed_documents(missing), strict=True))
+        known.update(zip(missing, embeddings.embed_documents(missing), strict=True))
     for item in pending:
         item.vectors = [known[c.text] for c in item.chunks]
     store.write_documents(pending)

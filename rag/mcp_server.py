@@ -21,7 +21,7 @@ from rag.config import ConfigError
 from rag.loaders import LoadError
 from rag.prompts import MCP_ASK, MCP_DOCUMENTS, MCP_INGEST, MCP_INSTRUCTIONS, MCP_SEARCH
 from rag.retrieval import QuestionError
-from rag.store import StoreError
+from rag.store_errors import StoreError
 from rag.types import Answer, Passage
 
 if TYPE_CHECKING:

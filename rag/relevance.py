@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from rag.embeddings import KaynakEmbeddings, load_embeddings
-from rag.store import Store, write_lock
+from rag.store import Store
+from rag.store_sync import write_lock
 from rag.types import Hit
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class Relevance:
 
     def search(self, query: np.ndarray, n: int) -> list[str]:
         """The ids of the `n` chunks whose stored e5 vectors are nearest the question."""
-        return self.store.side_nearest(ALONE, self.model.model_id, query.tolist(), n)
+        return self.store.side(ALONE, self.model.model_id).nearest(query.tolist(), n)
 
     def scores(
         self, query: np.ndarray, hits: Sequence[Hit], on_demand: set[str]
@@ -97,7 +98,7 @@ class Relevance:
         return out
 
     def _stored(self, side: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        got = self.store.side_vectors(side, self.model.model_id, ids)
+        got = self.store.side(side, self.model.model_id).vectors(ids)
         return {i: np.asarray(v, dtype=np.float32) for i, v in got.items()}
 
     def _remember(self, cache: OrderedDict[str, np.ndarray], key: str, value: np.ndarray) -> None:
@@ -110,7 +111,7 @@ class Relevance:
     def pending(self) -> tuple[int, int]:
         """(chunks with both e5 vectors stored, chunks in the index)."""
         model = self.model.model_id
-        stored = min(self.store.side_count(ALONE, model), self.store.side_count(CONTEXT, model))
+        stored = min(self.store.side(ALONE, model).count(), self.store.side(CONTEXT, model).count())
         total = self.store.count()
         return min(stored, total), total
 
@@ -127,14 +128,14 @@ class Relevance:
         model = self.model.model_id
         with self._backfill_lock:
             # stored ids first: a chunk another process adds meanwhile is not taken for stale
-            have = {side: set(self.store.side_ids(side, model)) for side in (ALONE, CONTEXT)}
+            have = {side: set(self.store.side(side, model).ids()) for side in (ALONE, CONTEXT)}
             chunks = _in_document_order(self.store.iter_chunks())
             known = {cid for cid, _, _ in chunks}
             for side in (ALONE, CONTEXT):
                 stale = sorted(have[side] - known)
                 if stale:
                     with write_lock(self.store.settings, WAIT_FOR_WRITER, log.info):
-                        self.store.side_write(side, model, delete=stale)
+                        self.store.side(side, model).write(delete=stale)
             todo = [c for c in chunks if c[0] not in have[ALONE] or c[0] not in have[CONTEXT]]
             done = len(chunks) - len(todo)
             if on_progress is not None:
@@ -147,9 +148,9 @@ class Relevance:
                 alone = self.model.embed_documents([text for _, text, _ in part])
                 context = self.model.embed_documents([ctx for _, _, ctx in part])
                 with write_lock(self.store.settings, WAIT_FOR_WRITER, log.info):
-                    self.store.side_write(ALONE, model, upsert=dict(zip(ids, alone, strict=True)))
-                    self.store.side_write(
-                        CONTEXT, model, upsert=dict(zip(ids, context, strict=True))
+                    self.store.side(ALONE, model).write(upsert=dict(zip(ids, alone, strict=True)))
+                    self.store.side(CONTEXT, model).write(
+                        upsert=dict(zip(ids, context, strict=True))
                     )
                 done += len(part)
                 if on_progress is not None:

@@ -24,7 +24,7 @@ from pydantic import ConfigDict
 
 from rag.abstain import Decider, Decision
 from rag.config import Settings
-from rag.embeddings import cosine
+from rag.embeddings import KaynakEmbeddings, cosine
 from rag.lexical import LexicalIndex
 from rag.relevance import Relevance
 from rag.store import Store
@@ -57,8 +57,9 @@ def check_question(question: object, settings: Settings) -> str:
 
 
 class Retriever:
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, embeddings: KaynakEmbeddings, settings: Settings) -> None:
         self.store = store
+        self.embeddings = embeddings
         self.settings = settings
         self._lexical: LexicalIndex | None = None
         self._lock = threading.Lock()
@@ -68,7 +69,7 @@ class Retriever:
             if settings.relevance_model
             else None
         )
-        self.decider = Decider(store, settings)
+        self.decider = Decider(store, embeddings, settings)
 
     # --- the lexical index follows the store ---------------------------------------------
 
@@ -121,7 +122,7 @@ class Retriever:
         for passages in the question's language, one for the others."""
         self.refresh_if_stale()
         s = self.settings
-        query_vec = np.asarray(self.store.embeddings.embed_query(question), dtype=np.float32)
+        query_vec = np.asarray(self.embeddings.embed_query(question), dtype=np.float32)
         hits = {h.chunk_id: h for h in self.store.search(query_vec.tolist(), pool)}
         e5_query = self.relevance.query(question) if self.relevance is not None else None
         if self.relevance is not None and e5_query is not None:

@@ -44,6 +44,39 @@ class Chunk:
     text: str
 
 
+@dataclass
+class Pending:
+    """A document on its way into the store: its chunks, and their vectors once embedded."""
+
+    doc: SourceDocument
+    chunks: list[Chunk]
+    replaces: bool  # an earlier version is stored
+    vectors: list[list[float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """What the store keeps of an ingested document (besides its text)."""
+
+    doc_id: str
+    source: str
+    content_hash: str
+    title: str
+    url: str
+    path: str
+    publisher: str
+    published: str
+    language: str
+    chunks: int
+
+    @classmethod
+    def from_metadata(cls, doc_id: str, meta: dict[str, Any] | None) -> DocumentRecord:
+        meta = dict(meta or {})
+        text = {f.name: str(meta.get(f.name, "")) for f in fields(cls) if f.type == "str"}
+        text.pop("doc_id", None)
+        return cls(doc_id=doc_id, chunks=int(meta.get("chunks", 0)), **text)
+
+
 @dataclass(frozen=True)
 class Passage:
     """A retrieved chunk with what a reader needs to find it in its source."""

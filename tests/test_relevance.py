@@ -55,7 +55,7 @@ def test_vectors_of_removed_documents_are_forgotten(tmp_path):
     model = bot.retriever.relevance.model.model_id
     chunks = set(bot.store.chunk_ids())
     for side in (ALONE, CONTEXT):
-        assert set(bot.store.side_ids(side, model)) == chunks
+        assert set(bot.store.side(side, model).ids()) == chunks
 
 
 def test_cli_ingest_computes_the_vectors_unless_told_later(tmp_path):

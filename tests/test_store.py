@@ -72,7 +72,7 @@ def test_rebuild_with_another_model(tmp_path):
 
     settings = Settings(home=home, embeddings=spec, progress=False)
     with pytest.raises(StoreError):
-        Store(settings, load_embeddings(spec))
+        Store(settings, load_embeddings(spec).model_id)
     # `--rebuild` drops the index whatever model built it, then ingests again
     from rag.cli import main
 
@@ -80,7 +80,7 @@ def test_rebuild_with_another_model(tmp_path):
         main(["--home", str(home), "--embeddings", spec, "ingest", "--rebuild", str(CORPUS)]) == 0
     )
     rebuilt = Assistant(home=home, embeddings=spec, progress=False)
-    assert rebuilt.store.embeddings.model_id == spec and rebuilt.store.count() > 10
+    assert rebuilt.store.model_id == spec and rebuilt.store.count() > 10
 
 
 @pytest.mark.slow

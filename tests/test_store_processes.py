@@ -166,7 +166,7 @@ def test_two_ingests_at_once_on_overlapping_folders(tmp_path):
 _HOLD_THE_LOCK = """
 import sys, time
 from rag.config import Settings
-from rag.store import write_lock
+from rag.store_sync import write_lock
 with write_lock(Settings.from_env()):
     print("holding", flush=True)
     time.sleep(600)
