@@ -135,7 +135,7 @@ def make_cases(limit: int | None) -> list[dict[str, Any]]:
                         "wrong": next((i + 1 for i, h in enumerate(hold) if not h), None),
                         "holds": [i + 1 for i, h in enumerate(hold) if h],
                         "passages": [vars(p) for p in passages],
-                        "contexts": [bot._context(p) for p in passages],
+                        "contexts": [bot.passage_context(p) for p in passages],
                     }
                 )
     return cases

@@ -1,18 +1,25 @@
-"""Passages -> answer text with [n] markers: extractive (no model), or any LangChain chat model."""
+"""Passages -> answer text with [n] markers: extractive (no model), or any LangChain chat model
+whose sentences the citation check keeps or drops."""
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from rag import prompts
-from rag.citations import citation_for
+from rag.citations import Check, citation_for, prepare, verify
 from rag.config import ConfigError, Settings
-from rag.types import Citation, Passage
+from rag.embeddings import KaynakEmbeddings
+from rag.types import Answer, Citation, DroppedSentence, Passage
+
+log = logging.getLogger(__name__)
 
 
 def select_passages(passages: Sequence[Passage], settings: Settings) -> list[Passage]:
@@ -113,3 +120,113 @@ def make_llm(settings: Settings) -> BaseChatModel | None:
         f"unknown KAYNAK_LLM kind {kind!r}; use none, ollama:MODEL, openai:MODEL or "
         "llamacpp:PATH.gguf"
     )
+
+
+def extractive(base: Answer, settings: Settings) -> Iterator[str | Answer]:
+    """The answer that quotes the best passages, piece by piece, then the final Answer."""
+    chosen = select_passages(base.passages, settings)
+    pieces = []
+    for piece in extractive_pieces(chosen, base.language):
+        pieces.append(piece)
+        yield piece
+    yield replace(
+        base,
+        text="".join(pieces),
+        citations=extractive_citations(chosen),
+        answerer="extractive",
+    )
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    """What checking a model's answer needs: the embeddings the citation check compares
+    with, the settings, and the text around a passage in its source (for names)."""
+
+    embeddings: KaynakEmbeddings
+    settings: Settings
+    context: Callable[[Passage], str]
+
+    def prepare(self, passages: list[Passage]) -> None:
+        try:
+            prepare(passages, self.embeddings)
+        except Exception:  # the check embeds what is missing itself
+            log.warning("could not prepare the citation check ahead", exc_info=True)
+
+
+def generative(llm: BaseChatModel, base: Answer, check: ModelCheck) -> Iterator[str | Answer]:
+    """The model's answer as it streams, then the final Answer: only the sentences whose
+    citations the check finds supported, or the quoted sources when none is (or the model
+    failed, or said nothing)."""
+    messages = llm_messages(base.standalone_question, base.passages, base.language)
+    # the citation check's side of the comparison is embedded while the model writes
+    ready = threading.Thread(
+        target=check.prepare, args=(base.passages,), daemon=True, name="kaynak-check"
+    )
+    ready.start()
+    parts: list[str] = []
+    try:
+        for chunk in llm.stream(messages):
+            delta = chunk.content if isinstance(chunk.content, str) else str(chunk.content)
+            if delta:
+                parts.append(delta)
+                yield delta
+    except Exception as exc:  # any model failure: the sources can still be quoted
+        note = llm_failure_note(exc, started=bool(parts))
+        log.warning("%s (%s: %s)", note, type(exc).__name__, exc)
+        yield from _quoted_instead(base, check.settings, note=note)
+        return
+    raw = "".join(parts).strip()
+    if not raw:
+        note = "The language model returned an empty answer, so the sources are quoted instead."
+        yield from _quoted_instead(base, check.settings, note=note)
+        return
+    dropped = []
+    if not is_cannot_answer(raw):
+        ready.join()
+        checked = verify(
+            raw,
+            base.passages,
+            check.embeddings,
+            language=base.language,
+            contexts=[check.context(p) for p in base.passages],
+            check=Check.from_settings(check.settings),
+        )
+        if checked.citations:
+            yield replace(
+                base,
+                text=checked.text,
+                citations=checked.citations,
+                dropped=checked.dropped,
+                answerer="llm",
+            )
+            return
+        dropped = checked.dropped
+    # Nothing the model said survived verification: quote the sources instead.
+    yield from _quoted_instead(base, check.settings, dropped=dropped)
+
+
+def _quoted_instead(
+    base: Answer, settings: Settings, note: str = "", dropped: list[DroppedSentence] | None = None
+) -> Iterator[Answer]:
+    """The extractive answer in place of the model's (only the final Answer: it replaces
+    whatever the model had streamed)."""
+    for event in extractive(base, settings):
+        if isinstance(event, Answer):
+            yield replace(event, dropped=dropped or [], note=note)
+
+
+def llm_failure_note(exc: BaseException, started: bool = False) -> str:
+    """Why the language model gave no answer, in a line a user can act on."""
+    kinds = {cls.__name__ for cls in type(exc).__mro__}
+    if started:
+        why = "The connection to the language model broke off mid-answer"
+    elif kinds & {"APITimeoutError", "TimeoutException", "TimeoutError", "ReadTimeout"}:
+        why = "The language model did not answer in time"
+    elif kinds & {"APIConnectionError", "ConnectError", "ConnectionError", "OSError"}:
+        why = "The language model could not be reached (is its server running?)"
+    elif "APIStatusError" in kinds:
+        code = getattr(exc, "status_code", "")
+        why = f"The language model answered with an error (HTTP {code})"
+    else:
+        why = f"The language model failed ({type(exc).__name__})"
+    return f"{why}, so the sources are quoted instead."

@@ -13,6 +13,7 @@ demand, the few that matter, and kept in memory.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections import OrderedDict
@@ -29,6 +30,7 @@ from rag.types import Hit
 log = logging.getLogger(__name__)
 
 WAIT_FOR_WRITER = 600.0  # seconds a batch waits for another process's write to finish
+STOP_WAIT = 60.0  # seconds an exiting process waits for the batch being computed
 # Called with (done, total) while vectors are computed.
 BackfillProgress = Callable[[int, int], None]
 
@@ -156,6 +158,64 @@ class Relevance:
                 if on_progress is not None:
                     on_progress(done, len(chunks))
             return done - (len(chunks) - len(todo))
+
+
+class Backfill:
+    """The relevance vectors of new chunks, computed in one background thread after an ingest
+    (asked again while it runs, it goes round once more), and stopped between two batches,
+    never inside a write, when the process exits."""
+
+    def __init__(self, relevance: Relevance | None) -> None:
+        self.relevance = relevance
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._again = False
+        self._stopping = threading.Event()
+        self._exit_hook = False
+
+    def start(self) -> None:
+        if self.relevance is None:
+            return
+        with self._lock:
+            if self._thread is not None:
+                self._again = True  # new chunks arrived while it runs
+                return
+            self._thread = threading.Thread(target=self._run, name="kaynak-e5-vectors", daemon=True)
+            self._thread.start()
+            if not self._exit_hook:
+                atexit.register(self._stop)
+                self._exit_hook = True
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.complete(wait=False)
+            except Exception:  # the index stays searchable; the next ingest or start resumes
+                log.exception("computing e5 vectors in the background failed")
+            with self._lock:
+                if not self._again or self._stopping.is_set():
+                    self._thread = None
+                    return
+                self._again = False
+
+    def _stop(self) -> None:
+        self._stopping.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout=STOP_WAIT)
+
+    def complete(self, on_progress: BackfillProgress | None = None, wait: bool = True) -> int:
+        """Compute every missing vector now; with `wait`, after the background thread."""
+        if self.relevance is None:
+            return 0
+        thread = self._thread
+        if wait and thread is not None and thread is not threading.current_thread():
+            thread.join()
+        return self.relevance.backfill(on_progress, stop=self._stopping)
+
+    def progress(self) -> tuple[int, int] | None:
+        """(chunks with both vectors, chunks), or None without a relevance model."""
+        return self.relevance.pending() if self.relevance is not None else None
 
 
 def _in_document_order(

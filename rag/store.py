@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rag.config import Settings
-from rag.store_chroma import Connection
+from rag.store_chroma import Connection, vectors_by
 from rag.store_side import SideVectors
 from rag.types import DocumentRecord, Hit, Pending
 
@@ -69,12 +69,7 @@ class Store:
                 where={"doc_id": doc_id}, include=["documents", "embeddings"]
             )
         )
-        vectors = got.get("embeddings")
-        if vectors is None:
-            return {}
-        return {
-            text: list(map(float, vec)) for text, vec in zip(got["documents"], vectors, strict=True)
-        }
+        return vectors_by(got["documents"], got.get("embeddings"))
 
     def write_documents(self, items: Sequence[Pending]) -> None:
         """Upsert the chunks of several documents, delete stale chunks of the ones that
@@ -103,15 +98,7 @@ class Store:
                 documents=[item.doc.text for item in items],
                 # the documents collection is looked up by id, never searched
                 embeddings=[[1.0] for _ in items],
-                metadatas=[
-                    {
-                        **{name: getattr(item.doc, name) or "" for name in _DOC_FIELDS},
-                        "source": item.doc.source,
-                        "content_hash": item.doc.content_hash,
-                        "chunks": len(item.chunks),
-                    }
-                    for item in items
-                ],
+                metadatas=[_document_row(item) for item in items],
             )
 
     def delete_document(self, doc_id: str) -> None:
@@ -185,16 +172,7 @@ class Store:
         got = self.connection.read(query)
         if got is None:
             return []
-        return [
-            Hit(chunk_id=i, text=t, metadata=dict(m or {}), score=1.0 - float(d))
-            for i, t, m, d in zip(
-                got["ids"][0],
-                got["documents"][0],
-                got["metadatas"][0],
-                got["distances"][0],
-                strict=True,
-            )
-        ]
+        return _hits(got)
 
     def get_chunks(self, ids: Sequence[str]) -> list[Hit]:
         if not ids:
@@ -235,7 +213,7 @@ class Store:
         got = self.connection.read(
             lambda: self.connection.chunks.get(ids=list(ids), include=["embeddings"])
         )
-        return {i: list(map(float, v)) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+        return vectors_by(got["ids"], got["embeddings"])
 
     def state(self) -> str:
         """Changes whenever the set of documents or their content changes."""
@@ -267,3 +245,22 @@ def _chunk_rows(
                 }
             )
     return ids, texts, vectors, metadatas
+
+
+def _document_row(item: Pending) -> dict[str, Any]:
+    """The metadata of a document's record."""
+    return {
+        **{name: getattr(item.doc, name) or "" for name in _DOC_FIELDS},
+        "source": item.doc.source,
+        "content_hash": item.doc.content_hash,
+        "chunks": len(item.chunks),
+    }
+
+
+def _hits(got: dict[str, Any]) -> list[Hit]:
+    """The hits of a query's result (Chroma gives one row per query vector; here, one)."""
+    row = (got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
+    return [
+        Hit(chunk_id=i, text=t, metadata=dict(m or {}), score=1.0 - float(d))
+        for i, t, m, d in zip(*row, strict=True)
+    ]

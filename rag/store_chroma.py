@@ -10,7 +10,7 @@ store_side.py and store_errors.py) know Chroma's API and its error texts.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import urlparse
@@ -64,6 +64,13 @@ def drop_index(settings: Settings, client: Any = None) -> None:
     client = client or open_client(settings)
     for name in index_collections(client, settings):
         client.delete_collection(name)
+
+
+def vectors_by(keys: Sequence[str], vectors: Any) -> dict[str, list[float]]:
+    """Chroma's vectors (rows of an array, or None when there are none) as lists by key."""
+    if vectors is None:
+        return {}
+    return {key: list(map(float, v)) for key, v in zip(keys, vectors, strict=True)}
 
 
 def is_stale(exc: Exception) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rag.store_chroma import Connection
+from rag.store_chroma import Connection, vectors_by
 
 DELETE_BATCH = 1000
 ID_PAGE = 10_000
@@ -50,10 +50,7 @@ class SideVectors:
         got = self.connection.read(
             lambda: self._collection().get(ids=list(ids), include=["embeddings"])
         )
-        vectors = got.get("embeddings")
-        if vectors is None:
-            return {}
-        return {i: list(map(float, v)) for i, v in zip(got["ids"], vectors, strict=True)}
+        return vectors_by(got["ids"], got.get("embeddings"))
 
     def nearest(self, vector: Sequence[float], n: int) -> list[str]:
         """The ids of the `n` chunks whose vectors are nearest to `vector`."""
