@@ -188,7 +188,8 @@ class Tutorial:
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
         from rag.config import Settings
-        from rag.loaders import LoadError, load
+        from rag.formats import LoadError
+        from rag.loaders import load
         from rag.text import short_hash
 
         settings = Settings.from_env(progress=False)

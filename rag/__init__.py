@@ -7,7 +7,7 @@
 from rag import evaluate
 from rag.assistant import BUNDLED_CORPUS, Assistant
 from rag.config import ConfigError, Settings
-from rag.loaders import LoadError
+from rag.formats import LoadError
 from rag.prompts import CANNOT_ANSWER
 from rag.retrieval import QuestionError
 from rag.store_errors import StoreError

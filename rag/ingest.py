@@ -10,7 +10,8 @@ from rag import manifest
 from rag.chunking import split_chunks
 from rag.config import Settings
 from rag.embeddings import KaynakEmbeddings
-from rag.loaders import LoadError, Skipped, iter_sources, load
+from rag.formats import LoadError
+from rag.loaders import Skipped, iter_sources, load
 from rag.store import Store
 from rag.types import IngestReport, Pending, SourceDocument
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from rag.config import ConfigError
-from rag.loaders import LoadError
+from rag.formats import LoadError
 from rag.prompts import MCP_ASK, MCP_DOCUMENTS, MCP_INGEST, MCP_INSTRUCTIONS, MCP_SEARCH
 from rag.retrieval import QuestionError
 from rag.store_errors import StoreError

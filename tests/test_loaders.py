@@ -7,7 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from rag.config import Settings
-from rag.loaders import LoadError, Skipped, clean_text, iter_sources, load, load_file
+from rag.formats import LoadError
+from rag.loaders import Skipped, clean_text, iter_sources, load, load_file
 
 from .conftest import CORPUS
 

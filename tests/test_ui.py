@@ -29,7 +29,7 @@ from bench.harness import (
 )
 from rag import Assistant
 from tests.test_conversations import parse_export
-from ui.app import safe_upload_name
+from ui.handlers import safe_upload_name
 
 # CI must run the browser tests; a local run without the browser skips them and says why.
 IN_CI = bool(os.environ.get("CI"))

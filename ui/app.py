@@ -1,30 +1,20 @@
-"""The Gradio page: its layout and events. It only calls `Assistant`; HTML comes from
-`ui/render.py`, and conversations are kept in the browser (`ui/conversations.py`)."""
+"""The Gradio page: its layout, and which handler each event calls (ui/handlers.py). HTML
+comes from ui/render.py; conversations are kept in the browser (ui/conversations.py)."""
 
 from __future__ import annotations
 
-import html
-import re
-import shutil
-import tempfile
 import time
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
-from rag import Answer, Assistant, QuestionError, StoreError
-from rag.store_errors import storage_faults
+from rag import Assistant
 from ui import conversations
-from ui.render import (
-    render_answer,
-    render_background,
-    render_conversation,
-    render_documents,
-    render_sources,
-    render_turn,
-)
+from ui.handlers import LANGUAGE_MODEL, Chat, Sources
+from ui.render import render_background, render_documents, render_sources
 
+BACKGROUND_EVERY = REFRESH_EVERY = 5  # seconds between two looks at the index
 EXAMPLES = ["What did Joly say?", "Who did Joly meet in Tokyo?", "Joly ne dedi?"]
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".docx"]
 
@@ -42,264 +32,197 @@ a.cite {text-decoration: none; font-weight: 600;}
 """
 
 
-def safe_upload_name(name: str) -> str:
-    """A file name that stays inside the uploads folder: no folders, no odd characters."""
-    base = Path(name.replace("\\", "/")).name
-    stem, dot, suffix = base.rpartition(".")
-    if not dot:
-        stem, suffix = base, ""
-    stem = re.sub(r"[^\w.-]+", "_", stem).strip("._")[:80] or "upload"
-    suffix = re.sub(r"[^\w]+", "", suffix)[:10]
-    return f"{stem}.{suffix}" if suffix else stem
-
-
 # --- the page ---------------------------------------------------------------------------------
 
 
+@dataclass
+class Page:
+    """The components that events read or change."""
+
+    chat: Any
+    box: Any
+    send: Any
+    new: Any
+    delete: Any
+    export: Any
+    picker: Any
+    sources: Any
+    answerer: Any
+    k: Any
+    turns: Any
+    saved: Any
+    files: Any
+    url: Any
+    add: Any
+    report: Any
+    docs: Any
+    doc_id: Any
+    remove: Any
+    removed: Any
+    background: Any
+
+
 def build_app(bot: Assistant) -> gr.Blocks:
-    has_llm = bot.llm is not None
-    answerers = ["Extractive (quotes the sources)"] + (["Language model"] if has_llm else [])
-
     with gr.Blocks(title="Kaynak") as app:
-        gr.Markdown(
-            "## Kaynak — answers about the news, with sources you can check\n"
-            "Ask in English or Turkish. Every answer cites the exact passages it comes from."
-        )
-        # Markdown exports, handed to Gradio (which copies them to its cache); gone at exit
-        exports = tempfile.TemporaryDirectory(prefix="kaynak-exports-")
-        # the current conversation's answers (records), and every conversation of this browser
-        turns = gr.State([])
-        saved = gr.BrowserState(
-            conversations.empty(),
-            storage_key=conversations.STORAGE_KEY,
-            secret=conversations.browser_secret(bot.settings.home),
-        )
-        with gr.Row():
-            with gr.Column(scale=3):
-                chat = gr.Chatbot(
-                    label="Conversation",
-                    height=480,
-                    placeholder="Ask about the sources, e.g. *What did Joly say?*",
-                    sanitize_html=True,
-                    elem_id="chat",
-                )
-                with gr.Row():
-                    box = gr.Textbox(
-                        show_label=False,
-                        placeholder="Type a question and press Enter",
-                        scale=5,
-                        elem_id="question",
-                        max_lines=4,
-                    )
-                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-                gr.Examples(EXAMPLES, inputs=box, label="Examples")
-                with gr.Row():
-                    new = gr.Button("New conversation", size="sm", elem_id="new")
-                    delete = gr.Button(
-                        "Delete this conversation", size="sm", variant="stop", elem_id="delete"
-                    )
-                    export = gr.DownloadButton(
-                        "Export as Markdown", size="sm", elem_id="export", interactive=False
-                    )
-                with gr.Accordion("Past conversations (kept in this browser)", open=False):
-                    picker = gr.Radio(
-                        [], label="Open a conversation", elem_id="conversations", type="value"
-                    )
-            with gr.Column(scale=2):
-                gr.Markdown("### Sources")
-                sources = gr.HTML(render_sources(None), elem_id="sources")
+        page = layout(bot)
+        wire_chat(app, page, Chat(bot))
+        wire_sources(page, Sources(bot))
+        gr.Timer(BACKGROUND_EVERY).tick(lambda: render_background(bot), None, page.background)
+    return app
 
-        with gr.Accordion("Settings", open=False):
-            answerer = gr.Radio(
-                answerers, value=answerers[-1] if has_llm else answerers[0], label="Answerer"
-            )
-            k = gr.Slider(1, 20, value=bot.settings.k, step=1, label="Passages to retrieve")
 
-        with gr.Accordion("Add sources", open=False):
-            files = gr.File(
-                label="Upload files",
-                file_count="multiple",
-                file_types=UPLOAD_TYPES,
-                type="filepath",
-                elem_id="upload",
-            )
-            url = gr.Textbox(label="…or a web page URL", placeholder="https://…", elem_id="url")
-            add = gr.Button("Add to the corpus", elem_id="add")
-            report = gr.Markdown(elem_id="report")
-
-        with gr.Accordion("Corpus", open=False):
-            docs = gr.Dataframe(
-                headers=["title", "chunks", "source", "id"],
-                value=render_documents(bot),
-                interactive=False,
-                elem_id="docs",
+def layout(bot: Assistant) -> Page:
+    """The page's components, in their places (inside a `gr.Blocks`)."""
+    has_llm = bot.llm is not None
+    answerers = ["Extractive (quotes the sources)"] + ([LANGUAGE_MODEL] if has_llm else [])
+    gr.Markdown(
+        "## Kaynak — answers about the news, with sources you can check\n"
+        "Ask in English or Turkish. Every answer cites the exact passages it comes from."
+    )
+    # the current conversation's answers (records), and every conversation of this browser
+    turns = gr.State([])
+    saved = gr.BrowserState(
+        conversations.empty(),
+        storage_key=conversations.STORAGE_KEY,
+        secret=conversations.browser_secret(bot.settings.home),
+    )
+    with gr.Row():
+        with gr.Column(scale=3):
+            chat = gr.Chatbot(
+                label="Conversation",
+                height=480,
+                placeholder="Ask about the sources, e.g. *What did Joly say?*",
+                sanitize_html=True,
+                elem_id="chat",
             )
             with gr.Row():
-                doc_id = gr.Textbox(label="Document id to remove", scale=4)
-                remove = gr.Button("Remove", variant="stop", scale=1)
-            removed = gr.Markdown()
-            background = gr.Markdown(render_background(bot), elem_id="background")
-        gr.Timer(5).tick(lambda: render_background(bot), None, background)
-
-        def respond(message: str, records: list, k_value: float, who: str):  # type: ignore[no-untyped-def]
-            past = [Answer.from_record(r) for r in records or []]
-            # earlier answers' markers lose their links: the panel will show the new cards
-            messages = [m for a in past for m in render_turn(a, latest=False)]
-            message = message or ""
-            messages.append({"role": "user", "content": message})
-            messages.append({"role": "assistant", "content": "…"})
-            history = [(a.question, a.text) for a in past]
-            # the previous answer's cards must not stand beside the new answer's markers
-            yield messages, records, '<div class="empty">Looking for sources…</div>', ""
-            try:
-                answer = None
-                streamed = ""
-                for event in bot.stream(
-                    message, history=history, k=int(k_value), use_llm=who == "Language model"
-                ):
-                    if isinstance(event, Answer):
-                        answer = event
-                    else:
-                        streamed += event
-                        messages[-1] = {"role": "assistant", "content": render_answer(streamed)}
-                        yield messages, records, gr.update(), ""
-            except (QuestionError, StoreError) as exc:  # the page goes on serving
-                messages[-1] = {"role": "assistant", "content": html.escape(f"⚠ {exc}")}
-                yield messages, records, gr.update(), ""
-                return
-            assert answer is not None
-            messages[-2:] = render_turn(answer)
-            records = [*(records or []), answer.to_record()]
-            yield messages, records, render_sources(answer, bot.source_text), ""
-
-        def view(store: conversations.Store) -> tuple[Any, ...]:
-            """The page for the store's current conversation: chat, its answers, the latest
-            answer's sources, the list of conversations and the export."""
-            store = conversations.valid(store)
-            conversation = conversations.current(store)
-            past = conversations.answers(conversation)
-            file = None
-            if conversation is not None:  # one file per conversation, rewritten as it grows
-                folder = Path(exports.name) / conversation["id"]
-                folder.mkdir(exist_ok=True)
-                file = folder / conversations.export_name(conversation)
-                file.write_text(conversations.to_markdown(conversation), encoding="utf-8")
-            return (
-                render_conversation(past),
-                [a.to_record() for a in past],
-                render_sources(past[-1] if past else None, bot.source_text),
-                gr.update(choices=conversations.choices(store), value=store["current"]),
-                gr.update(value=str(file) if file else None, interactive=file is not None),
-            )
-
-        def remember(store: conversations.Store, records: list):  # type: ignore[no-untyped-def]
-            store = conversations.save_turns(store, records or [])
-            return store, *view(store)[3:]
-
-        outputs = [chat, turns, sources, box]
-        page = [chat, turns, sources, picker, export]
-        # While an answer is on its way the export is off: the file it holds lacks that turn,
-        # and `remember` turns it back on with the conversation as saved.
-        hold_export: dict[str, Any] = {"api_visibility": "private", "queue": False}
-        for trigger, naming in (
-            (box.submit, {"api_visibility": "private"}),
-            (send.click, {"api_name": "ask"}),
-        ):
-            trigger(lambda: gr.update(interactive=False), None, export, **hold_export).then(
-                respond, [box, turns, k, answerer], outputs, **naming
-            ).then(remember, [saved, turns], [saved, picker, export], api_visibility="private")
-
-        def opened(store: conversations.Store):  # type: ignore[no-untyped-def]
-            return conversations.valid(store), *view(store)
-
-        def switch(store: conversations.Store, conversation_id: str | None):  # type: ignore[no-untyped-def]
-            return opened(conversations.select(store, conversation_id))
-
-        def start_new(store: conversations.Store):  # type: ignore[no-untyped-def]
-            return opened(conversations.select(store, None))
-
-        def forget(store: conversations.Store):  # type: ignore[no-untyped-def]
-            store = conversations.valid(store)
-            if store["current"] is None:  # a new conversation, not saved yet: nothing to delete
-                return opened(store)
-            return opened(conversations.delete(store, store["current"]))
-
-        private: dict[str, Any] = {"api_visibility": "private"}
-        app.load(opened, [saved], [saved, *page], **private)
-        picker.input(switch, [saved, picker], [saved, *page], **private)
-        new.click(start_new, [saved], [saved, *page], **private)
-        chat.clear(start_new, [saved], [saved, *page], **private)  # the chat's own trash icon
-        delete.click(forget, [saved], [saved, *page], **private)
-
-        def add_sources(paths: list[str] | None, link: str, progress=gr.Progress()):  # type: ignore[no-untyped-def]
-            inputs: list[str] = []
-            try:
-                with storage_faults(bot.settings):  # a full or read-only disk says so
-                    folder = bot.settings.home / "uploads"
-                    folder.mkdir(parents=True, exist_ok=True)
-                    for p in paths or []:
-                        target = folder / safe_upload_name(Path(p).name)
-                        shutil.copyfile(p, target)
-                        inputs.append(str(target))
-            except StoreError as exc:
-                return f"**Not added:** {html.escape(str(exc))}", gr.update(), None, ""
-            if link and link.strip():
-                inputs.append(link.strip())
-            if not inputs:
-                return "Choose a file or paste a URL first.", gr.update(), None, ""
-            progress(0, desc="Reading sources")
-            try:
-                result = bot.ingest(
-                    inputs,
-                    on_progress=lambda d, t, s: progress(d / max(t, 1), desc=Path(s).name),
-                    on_wait=lambda message: progress(0, desc=message.capitalize()),
+                box = gr.Textbox(
+                    show_label=False,
+                    placeholder="Type a question and press Enter",
+                    scale=5,
+                    elem_id="question",
+                    max_lines=4,
                 )
-            except StoreError as exc:  # e.g. another process held the index too long
-                return f"**Not added:** {html.escape(str(exc))}", gr.update(), None, ""
-            lines = [f"**{result.summary().splitlines()[0]}**"]
-            lines += [f"- added: {html.escape(Path(s).name)}" for s in result.added]
-            lines += [f"- updated: {html.escape(Path(s).name)}" for s in result.updated]
-            lines += [f"- unchanged: {html.escape(Path(s).name)}" for s in result.unchanged]
-            lines += [
-                f"- skipped {html.escape(Path(s).name)}: {html.escape(why)}"
-                for s, why in result.skipped
-            ]
-            return "\n".join(lines), render_documents(bot), None, ""
+                send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+            gr.Examples(EXAMPLES, inputs=box, label="Examples")
+            with gr.Row():
+                new = gr.Button("New conversation", size="sm", elem_id="new")
+                delete = gr.Button(
+                    "Delete this conversation", size="sm", variant="stop", elem_id="delete"
+                )
+                export = gr.DownloadButton(
+                    "Export as Markdown", size="sm", elem_id="export", interactive=False
+                )
+            with gr.Accordion("Past conversations (kept in this browser)", open=False):
+                picker = gr.Radio(
+                    [], label="Open a conversation", elem_id="conversations", type="value"
+                )
+        with gr.Column(scale=2):
+            gr.Markdown("### Sources")
+            sources = gr.HTML(render_sources(None), elem_id="sources")
 
-        add.click(add_sources, [files, url], [report, docs, files, url], api_name="add_sources")
-
-        def remove_doc(identifier: str):  # type: ignore[no-untyped-def]
-            identifier = (identifier or "").strip()
-            if not identifier:
-                return "Copy a document id from the table first.", gr.update()
-            try:
-                removed = bot.remove(identifier)
-            except StoreError as exc:
-                return f"Not removed: {html.escape(str(exc))}", gr.update()
-            if removed:
-                return f"Removed {html.escape(identifier)}.", render_documents(bot)
-            return f"No document has the id {html.escape(identifier)}.", gr.update()
-
-        remove.click(remove_doc, [doc_id], [removed, docs], api_name="remove")
-
-        # Documents another process adds (`kaynak ingest` in a terminal) appear within 5 s.
-        shown = gr.State(None)  # per browser tab: the rows it shows
-
-        def refresh_documents(rows_shown):  # type: ignore[no-untyped-def]
-            try:
-                rows = render_documents(bot)
-            except StoreError:  # said by the background line beside it; keep what is shown
-                return gr.update(), rows_shown
-            return (gr.update(), rows_shown) if rows == rows_shown else (rows, rows)
-
-        gr.Timer(5).tick(
-            refresh_documents,
-            [shown],
-            [docs, shown],
-            api_visibility="private",
-            show_progress="hidden",
+    with gr.Accordion("Settings", open=False):
+        answerer = gr.Radio(
+            answerers, value=answerers[-1] if has_llm else answerers[0], label="Answerer"
         )
-    return app
+        k = gr.Slider(1, 20, value=bot.settings.k, step=1, label="Passages to retrieve")
+
+    with gr.Accordion("Add sources", open=False):
+        files = gr.File(
+            label="Upload files",
+            file_count="multiple",
+            file_types=UPLOAD_TYPES,
+            type="filepath",
+            elem_id="upload",
+        )
+        url = gr.Textbox(label="…or a web page URL", placeholder="https://…", elem_id="url")
+        add = gr.Button("Add to the corpus", elem_id="add")
+        report = gr.Markdown(elem_id="report")
+
+    with gr.Accordion("Corpus", open=False):
+        docs = gr.Dataframe(
+            headers=["title", "chunks", "source", "id"],
+            value=render_documents(bot),
+            interactive=False,
+            elem_id="docs",
+        )
+        with gr.Row():
+            doc_id = gr.Textbox(label="Document id to remove", scale=4)
+            remove = gr.Button("Remove", variant="stop", scale=1)
+        removed = gr.Markdown()
+        background = gr.Markdown(render_background(bot), elem_id="background")
+    return Page(
+        chat=chat,
+        box=box,
+        send=send,
+        new=new,
+        delete=delete,
+        export=export,
+        picker=picker,
+        sources=sources,
+        answerer=answerer,
+        k=k,
+        turns=turns,
+        saved=saved,
+        files=files,
+        url=url,
+        add=add,
+        report=report,
+        docs=docs,
+        doc_id=doc_id,
+        remove=remove,
+        removed=removed,
+        background=background,
+    )
+
+
+def wire_chat(app: gr.Blocks, page: Page, chat: Chat) -> None:
+    """Asking, and the conversations kept in the browser."""
+    outputs = [page.chat, page.turns, page.sources, page.box]
+    shown = [page.chat, page.turns, page.sources, page.picker, page.export]
+    # While an answer is on its way the export is off: the file it holds lacks that turn,
+    # and `remember` turns it back on with the conversation as saved.
+    hold_export: dict[str, Any] = {"api_visibility": "private", "queue": False}
+    asked = [page.box, page.turns, page.k, page.answerer]
+    for trigger, naming in (
+        (page.box.submit, {"api_visibility": "private"}),
+        (page.send.click, {"api_name": "ask"}),
+    ):
+        trigger(lambda: gr.update(interactive=False), None, page.export, **hold_export).then(
+            chat.respond, asked, outputs, **naming
+        ).then(
+            chat.remember,
+            [page.saved, page.turns],
+            [page.saved, page.picker, page.export],
+            api_visibility="private",
+        )
+    private: dict[str, Any] = {"api_visibility": "private"}
+    app.load(chat.opened, [page.saved], [page.saved, *shown], **private)
+    page.picker.input(chat.switch, [page.saved, page.picker], [page.saved, *shown], **private)
+    page.new.click(chat.start_new, [page.saved], [page.saved, *shown], **private)
+    # the chat's own trash icon starts a new conversation too
+    page.chat.clear(chat.start_new, [page.saved], [page.saved, *shown], **private)
+    page.delete.click(chat.forget, [page.saved], [page.saved, *shown], **private)
+
+
+def wire_sources(page: Page, sources: Sources) -> None:
+    """Adding and removing documents; the table follows what other processes add."""
+    page.add.click(
+        sources.add,
+        [page.files, page.url],
+        [page.report, page.docs, page.files, page.url],
+        api_name="add_sources",
+    )
+    page.remove.click(sources.remove, [page.doc_id], [page.removed, page.docs], api_name="remove")
+    # Documents another process adds (`kaynak ingest` in a terminal) appear within 5 s.
+    shown = gr.State(None)  # per browser tab: the rows it shows
+    gr.Timer(REFRESH_EVERY).tick(
+        sources.refresh,
+        [shown],
+        [page.docs, shown],
+        api_visibility="private",
+        show_progress="hidden",
+    )
 
 
 def launch(
