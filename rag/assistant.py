@@ -13,7 +13,7 @@ from langchain_core.language_models import BaseChatModel
 
 from rag import answering, manifest
 from rag.chat import History, standalone_question
-from rag.config import Settings, package_path
+from rag.config import MAX_K, Settings, package_path
 from rag.embeddings import load_embeddings
 from rag.ingest import ProgressFn, ingest
 from rag.relevance import Backfill, BackfillProgress
@@ -215,6 +215,6 @@ class Assistant:
     def _k(self, k: int | None) -> int:
         if k is None:
             return self.settings.k
-        if not isinstance(k, int) or not 1 <= k <= 100:
-            raise QuestionError(f"k must be a whole number from 1 to 100, not {k!r}")
+        if not isinstance(k, int) or not 1 <= k <= MAX_K:
+            raise QuestionError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}")
         return k

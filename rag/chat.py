@@ -13,6 +13,10 @@ from rag import prompts
 from rag.text import fold, names_and_numbers
 
 History = Sequence[tuple[str, str]]
+# A model's rewrite shorter or longer than this is not a question: the rules rewrite instead.
+MIN_REWRITE_CHARS, MAX_REWRITE_CHARS = 3, 500
+# A follow-up of at most this many words after an opener ("And Hayashi?") is elliptical.
+ELLIPTICAL_WORDS = 6
 log = logging.getLogger(__name__)
 
 # Third-person pronouns that point back at the previous subject (English and Turkish).
@@ -58,7 +62,7 @@ def _condense_with_llm(question: str, history: History, llm: BaseChatModel) -> s
         return ""
     text = str(getattr(reply, "content", "") or "").strip().strip('"').strip()
     text = text.splitlines()[0].strip() if text else ""
-    return text if 3 <= len(text) <= 500 else ""
+    return text if MIN_REWRITE_CHARS <= len(text) <= MAX_REWRITE_CHARS else ""
 
 
 def _condense_by_rule(question: str, history: History) -> str:
@@ -68,7 +72,7 @@ def _condense_by_rule(question: str, history: History) -> str:
     prev_question, subject = previous
     names = names_and_numbers(question)
     words = re.findall(r"\w+", question)
-    elliptical = bool(_ELLIPSIS_RE.match(question)) and len(words) <= 6
+    elliptical = bool(_ELLIPSIS_RE.match(question)) and len(words) <= ELLIPTICAL_WORDS
 
     if elliptical and names:
         # "And Hayashi?" after "What did Joly say?" -> "What did Hayashi say?"

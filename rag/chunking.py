@@ -92,7 +92,8 @@ def _join_fragments(text: str, spans: list[Span]) -> list[Span]:
     """A fragment too short to stand alone joins the next sentence of its paragraph."""
     out: list[Span] = []
     pending: Span | None = None
-    for span in spans:
+    for sentence in spans:
+        span = sentence
         if pending is not None:
             if "\n" in text[pending.end : span.start]:
                 out.append(pending)

@@ -6,12 +6,15 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.config import kaynak_version
 from rag.types import Answer
+
+if TYPE_CHECKING:  # the Assistant loads the models: imported when a command needs it
+    from rag.assistant import Assistant
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -122,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _assistant(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _assistant(args: argparse.Namespace) -> Assistant:
     from rag import Assistant
 
     return Assistant(**overrides_of(args))
@@ -145,17 +148,7 @@ def say_waiting(message: str) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "ingest" and args.rebuild:
-        from rag import manifest
-        from rag.config import Settings
-        from rag.store_chroma import drop_index
-        from rag.store_errors import storage_faults
-        from rag.store_sync import write_lock
-
-        # dropped before the Assistant opens it: a rebuild may change the embedding model
-        settings = Settings.from_env(**overrides_of(args))
-        with storage_faults(settings), write_lock(settings, args.wait, say_waiting):
-            drop_index(settings)
-            manifest.forget_all(settings.home)
+        _drop_index(args)
     if args.command == "eval" and args.squad:
         return _eval_squad(args)
     if args.command == "eval" and not args.questions:
@@ -171,62 +164,84 @@ def _run(args: argparse.Namespace) -> int:
 
         return launch(_assistant(args), host=args.host, port=args.port, auth=args.auth)
     bot = _assistant(args)
-    if args.command == "ingest":
-        report = bot.ingest(
-            args.sources, prune=args.prune, wait=args.wait, on_wait=say_waiting, background=False
-        )
-        print(
-            json.dumps(report.to_dict(), ensure_ascii=False, indent=2)
-            if args.json
-            else report.summary()
-        )
-        if not args.vectors_later:
-            complete_background(bot, quiet=args.json)
-        return (
-            0
-            if (report.added or report.updated or report.unchanged or report.removed)
-            or not report.skipped
-            else 1
-        )
-    if args.command == "docs":
-        docs = bot.documents()
-        if args.json:
-            print(json.dumps([d.__dict__ for d in docs], ensure_ascii=False, indent=2))
-        for d in docs if not args.json else []:
-            print(f"{d.doc_id}  {d.chunks:5d} chunks  {d.title}  ({d.url or d.path})")
+    if args.command not in {"ingest", "docs", "remove"}:
+        bot.ensure_corpus()  # the questions' commands answer from the bundled article at first
+    return _COMMANDS[args.command](bot, args)
+
+
+def _drop_index(args: argparse.Namespace) -> None:
+    """`ingest --rebuild`: the index is dropped before the Assistant opens it, as a rebuild
+    may change the embedding model."""
+    from rag import manifest
+    from rag.config import Settings
+    from rag.store_chroma import drop_index
+    from rag.store_errors import storage_faults
+    from rag.store_sync import write_lock
+
+    settings = Settings.from_env(**overrides_of(args))
+    with storage_faults(settings), write_lock(settings, args.wait, say_waiting):
+        drop_index(settings)
+        manifest.forget_all(settings.home)
+
+
+def _print(args: argparse.Namespace, record: Any, text: str) -> None:
+    """`record` as JSON with --json, else `text`."""
+    print(json.dumps(record, ensure_ascii=False, indent=2) if args.json else text)
+
+
+def _ingest(bot: Assistant, args: argparse.Namespace) -> int:
+    report = bot.ingest(
+        args.sources, prune=args.prune, wait=args.wait, on_wait=say_waiting, background=False
+    )
+    _print(args, report.to_dict(), report.summary())
+    if not args.vectors_later:
+        complete_background(bot, quiet=args.json)
+    changed = report.added or report.updated or report.unchanged or report.removed
+    return 0 if changed or not report.skipped else 1
+
+
+def _docs(bot: Assistant, args: argparse.Namespace) -> int:
+    docs = bot.documents()
+    if args.json:
+        _print(args, [d.__dict__ for d in docs], "")
+    for d in docs if not args.json else []:
+        print(f"{d.doc_id}  {d.chunks:5d} chunks  {d.title}  ({d.url or d.path})")
+    return 0
+
+
+def _remove(bot: Assistant, args: argparse.Namespace) -> int:
+    if bot.remove(args.doc_id, wait=args.wait, on_wait=say_waiting):
+        print(f"removed {args.doc_id}")
         return 0
-    if args.command == "remove":
-        if bot.remove(args.doc_id, wait=args.wait, on_wait=say_waiting):
-            print(f"removed {args.doc_id}")
-            return 0
-        print(
-            f"kaynak: no document with id {args.doc_id!r}; `kaynak docs` lists them",
-            file=sys.stderr,
-        )
-        return 1
-    if args.command == "eval":
-        from rag.evaluate import evaluate, format_report
-
-        bot.ensure_corpus()
-        result = evaluate(bot, args.questions)
-        print(
-            json.dumps(result, ensure_ascii=False, indent=2) if args.json else format_report(result)
-        )
-        return 0
-
-    bot.ensure_corpus()
-    if args.command == "ask":
-        answer = bot.ask(args.question, k=args.k)
-        print(
-            json.dumps(answer.to_dict(), ensure_ascii=False, indent=2)
-            if args.json
-            else format_answer(answer)
-        )
-        return 0
-    return _chat(bot, args.k)
+    print(f"kaynak: no document with id {args.doc_id!r}; `kaynak docs` lists them", file=sys.stderr)
+    return 1
 
 
-def complete_background(bot, quiet: bool = False) -> None:  # type: ignore[no-untyped-def]
+def _eval(bot: Assistant, args: argparse.Namespace) -> int:
+    from rag.evaluate import evaluate, format_report
+
+    result = evaluate(bot, args.questions)
+    _print(args, result, format_report(result))
+    return 0
+
+
+def _ask(bot: Assistant, args: argparse.Namespace) -> int:
+    answer = bot.ask(args.question, k=args.k)
+    _print(args, answer.to_dict(), format_answer(answer))
+    return 0
+
+
+_COMMANDS: dict[str, Callable[[Assistant, argparse.Namespace], int]] = {
+    "ingest": _ingest,
+    "docs": _docs,
+    "remove": _remove,
+    "eval": _eval,
+    "ask": _ask,
+    "chat": lambda bot, args: _chat(bot, args.k),
+}
+
+
+def complete_background(bot: Assistant, quiet: bool = False) -> None:
     """Compute the relevance model's vectors now, with a progress bar. The documents are
     already searchable; stopping here (Ctrl-C) is safe, and the next ingest or page resumes."""
     progress = bot.background_progress()
@@ -307,7 +322,7 @@ def format_answer(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def _chat(bot, k: int | None) -> int:  # type: ignore[no-untyped-def]
+def _chat(bot: Assistant, k: int | None) -> int:
     from rag import Answer, QuestionError
 
     history: list[tuple[str, str]] = []

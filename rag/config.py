@@ -41,6 +41,10 @@ def kaynak_version() -> str:
         return "unknown (not installed)"
 
 
+MAX_K = 100  # passages a question may ask for
+MIN_CHUNK_CHARS = 50
+
+
 class ConfigError(ValueError):
     """A setting has a value Kaynak cannot use; the message says what to change."""
 
@@ -173,14 +177,14 @@ class Settings:
         return self.weight_use, self.weight_e5, self.weight_e5_context, self.weight_lexical
 
     def validate(self) -> None:
-        if self.k < 1 or self.k > 100:
-            raise ConfigError(f"k must be between 1 and 100, not {self.k}")
+        if not 1 <= self.k <= MAX_K:
+            raise ConfigError(f"k must be between 1 and {MAX_K}, not {self.k}")
         if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"KAYNAK_CHROMA_URL must look like http://127.0.0.1:8000, not {self.chroma_url!r}"
             )
-        if self.max_chunk_chars < 50:
-            raise ConfigError("max_chunk_chars must be at least 50")
+        if self.max_chunk_chars < MIN_CHUNK_CHARS:
+            raise ConfigError(f"max_chunk_chars must be at least {MIN_CHUNK_CHARS}")
 
 
 def _coerce(name: str, default: Any, raw: str) -> Any:

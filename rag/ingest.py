@@ -3,7 +3,8 @@ their chunks, and vectors of sentences that did not change are reused, not recom
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rag import manifest
@@ -13,7 +14,7 @@ from rag.embeddings import KaynakEmbeddings
 from rag.formats import LoadError
 from rag.loaders import Skipped, iter_sources, load
 from rag.store import Store
-from rag.types import IngestReport, Pending, SourceDocument
+from rag.types import DocumentRecord, IngestReport, Pending, SourceDocument
 
 # Called after each source with (done, total, source); the page shows it as progress.
 ProgressFn = Callable[[int, int, str], None]
@@ -30,24 +31,12 @@ def ingest(
     on_progress: ProgressFn | None = None,
 ) -> IngestReport:
     report = IngestReport()
-    sources: list[str] = []
-    for item in iter_sources(inputs, settings):
-        if isinstance(item, Skipped):
-            report.skipped.append((item.source, item.reason))
-        else:
-            sources.append(item)
-    records = store.documents()
-    by_source = {r.source: r for r in records.values()}
+    sources = _sources(inputs, settings, report)
+    by_source = {r.source: r for r in store.documents().values()}
     listed = manifest.read(settings.home)
     unlisted: list[SourceDocument] = []  # unchanged, but not (so) in the manifest
-
-    bar = None
-    if settings.progress and on_progress is None and len(sources) > 1:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(sources), unit="source", desc="ingest", leave=False)
     pending: list[Pending] = []
-    try:
+    with _progress(settings, on_progress, len(sources)) as step:
         for done, source in enumerate(sources, start=1):
             prepared = _prepare(source, settings, by_source, report)
             if isinstance(prepared, Pending):
@@ -62,24 +51,50 @@ def ingest(
                 _flush(pending, store, embeddings, report)
                 manifest.record(settings.home, [*(p.doc for p in pending), *unlisted])
                 pending, unlisted = [], []
-            if bar is not None:
-                bar.update(1)
-            if on_progress is not None:
-                on_progress(done, len(sources), source)
-    finally:
-        if bar is not None:
-            bar.close()
-
+            step(done, len(sources), source)
     if prune:
-        for record in store.documents().values():
-            if record.path and not Path(record.path).exists():
-                store.delete_document(record.doc_id)
-                manifest.forget(settings.home, [record.doc_id])
-                report.removed.append(record.source)
-        orphans = store.orphan_chunk_ids()
-        if orphans:
-            store.delete_chunks(orphans)
+        _prune(store, settings, report)
     return report
+
+
+def _sources(inputs: Iterable[str | Path], settings: Settings, report: IngestReport) -> list[str]:
+    """The files and URLs `inputs` name (folders walked); what cannot be read is reported."""
+    sources: list[str] = []
+    for item in iter_sources(inputs, settings):
+        if isinstance(item, Skipped):
+            report.skipped.append((item.source, item.reason))
+        else:
+            sources.append(item)
+    return sources
+
+
+@contextmanager
+def _progress(
+    settings: Settings, on_progress: ProgressFn | None, total: int
+) -> Iterator[ProgressFn]:
+    """Where each source's progress goes: `on_progress`, or a bar in a terminal."""
+    if on_progress is not None or not settings.progress or total <= 1:
+        yield on_progress or (lambda _done, _total, _source: None)
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="source", desc="ingest", leave=False)
+    try:
+        yield lambda _done, _total, _source: bar.update(1)
+    finally:
+        bar.close()
+
+
+def _prune(store: Store, settings: Settings, report: IngestReport) -> None:
+    """Forget the documents whose files are gone, and chunks that belong to no document."""
+    for record in store.documents().values():
+        if record.path and not Path(record.path).exists():
+            store.delete_document(record.doc_id)
+            manifest.forget(settings.home, [record.doc_id])
+            report.removed.append(record.source)
+    orphans = store.orphan_chunk_ids()
+    if orphans:
+        store.delete_chunks(orphans)
 
 
 def ingest_documents(
@@ -103,7 +118,7 @@ def ingest_documents(
 
 
 def _prepare(
-    source: str, settings: Settings, by_source: dict, report: IngestReport
+    source: str, settings: Settings, by_source: dict[str, DocumentRecord], report: IngestReport
 ) -> Pending | SourceDocument | None:
     """What to write for `source`: its chunks, or (unchanged) only its document, or nothing."""
     try:

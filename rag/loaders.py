@@ -8,7 +8,9 @@ import socket
 import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlparse
 
 from rag.config import Settings
@@ -16,8 +18,15 @@ from rag.formats import LoadError, decode_text, docx_to_text, html_to_text, pdf_
 from rag.text import detect_language, language_code, normalize, short_hash
 from rag.types import SourceDocument
 
+if TYPE_CHECKING:
+    import httpx
+
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
 META_SUFFIX = ".meta.toml"
+MIN_TEXT_CHARS = 2
+# A line shorter than this that does not end like a sentence is a headline or a label: kept
+# once, dropped when it repeats (and dropped after a "read more").
+HEADLINE_CHARS = 160
 
 # Page furniture: "read more" markers, whose next line is another article's headline.
 _READ_MORE_RE = re.compile(
@@ -160,7 +169,7 @@ def _make_document(
     encoding: str = "",
 ) -> SourceDocument:
     text, found_url = clean_text(raw_text)
-    if len(text.strip()) < 2 or not re.search(r"\w", text):
+    if len(text.strip()) < MIN_TEXT_CHARS or not re.search(r"\w", text):
         raise LoadError("no readable text was found in it")
     language = language_code(meta.get("language")) or detect_language(text)
     return SourceDocument(
@@ -194,7 +203,7 @@ def clean_text(raw: str) -> tuple[str, str]:
             continue
         if skip_headline:
             skip_headline = False
-            if not _ends_like_sentence(stripped) or len(stripped) < 160:
+            if not _ends_like_sentence(stripped) or len(stripped) < HEADLINE_CHARS:
                 seen_short.add(stripped)
                 continue
         if _LONE_PUNCT_RE.match(stripped) or _COPYRIGHT_RE.match(stripped):
@@ -205,7 +214,7 @@ def clean_text(raw: str) -> tuple[str, str]:
             continue
         if stripped in seen_short:
             continue  # a repeated headline or label
-        if len(stripped) < 160 and not _ends_like_sentence(stripped):
+        if len(stripped) < HEADLINE_CHARS and not _ends_like_sentence(stripped):
             seen_short.add(stripped)
         kept.append(re.sub(r"[ \t]+", " ", stripped))
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
@@ -258,7 +267,7 @@ def load_url(url: str, settings: Settings) -> SourceDocument:
                     if response.is_redirect:
                         current = urljoin(current, response.headers.get("location", ""))
                         continue
-                    if response.status_code >= 400:
+                    if response.status_code >= HTTPStatus.BAD_REQUEST:
                         raise LoadError(f"the server answered HTTP {response.status_code}")
                     kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
                     body = _read_capped(response)
@@ -290,7 +299,7 @@ def load_url(url: str, settings: Settings) -> SourceDocument:
     )
 
 
-def _read_capped(response) -> bytes:  # type: ignore[no-untyped-def]
+def _read_capped(response: httpx.Response) -> bytes:
     chunks: list[bytes] = []
     total = 0
     for chunk in response.iter_bytes():

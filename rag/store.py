@@ -127,7 +127,10 @@ class Store:
     # --- reading ---------------------------------------------------------------------------
 
     def count(self) -> int:
-        return int(self.connection.read(lambda: self.connection.chunks.count()))
+        return int(self.connection.read(self._count))
+
+    def _count(self) -> int:
+        return int(self.connection.chunks.count())
 
     def chunk_ids(self) -> list[str]:
         """Every chunk id, in the store's order."""

@@ -36,7 +36,7 @@ def where(settings: Settings) -> str:
 
 def describe(exc: BaseException, settings: Settings) -> str:
     """The fault behind `exc`, said plainly, with what to do about it."""
-    return fault(exc, settings).args[0]
+    return str(fault(exc, settings))
 
 
 def fault(exc: BaseException, settings: Settings) -> StoreError:

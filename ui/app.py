@@ -68,7 +68,8 @@ def build_app(bot: Assistant) -> gr.Blocks:
         wire_chat(app, page, Chat(bot))
         wire_sources(page, Sources(bot))
         gr.Timer(BACKGROUND_EVERY).tick(lambda: render_background(bot), None, page.background)
-    return app
+    blocks: gr.Blocks = app
+    return blocks
 
 
 def layout(bot: Assistant) -> Page:

@@ -23,6 +23,7 @@ Conversation = dict[str, Any]  # {"id", "title", "started", "turns": [Answer rec
 
 STORAGE_KEY = "kaynak-conversations"
 SECRET_FILE = "browser-secret"  # in KAYNAK_HOME: the key the browser's copy is encrypted with
+MIN_SECRET_CHARS = 16  # a shorter (hand-edited) key is replaced
 MAX_CONVERSATIONS = 50  # localStorage holds a few MB per site; the oldest go first
 TITLE_CHARS = 60
 ID = re.compile(r"[0-9a-f]{32}")  # uuid4().hex
@@ -40,7 +41,7 @@ def browser_secret(home: Path) -> str:
         secret = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError):
         secret = ""
-    if len(secret) < 16:
+    if len(secret) < MIN_SECRET_CHARS:
         home.mkdir(parents=True, exist_ok=True)
         secret = secrets.token_urlsafe(24)
         path.write_text(secret, encoding="ascii")
