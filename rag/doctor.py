@@ -27,7 +27,7 @@ from rag.lexical import saved_is_current
 from rag.store import Store
 from rag.store_errors import StoreError, storage_faults
 from rag.store_sync import write_lock
-from rag.types import DocumentRecord, SourceDocument
+from rag.types import DocumentFacts, SourceDocument
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant
@@ -272,7 +272,7 @@ def stored_documents(store: Store, doc_ids: list[str]) -> list[SourceDocument]:
     return [as_document(records[d], store.source_text(d) or "") for d in doc_ids if d in records]
 
 
-def as_document(listed: manifest.Entry | DocumentRecord, text: str) -> SourceDocument:
+def as_document(listed: DocumentFacts, text: str) -> SourceDocument:
     """A document from what the manifest or the index says of it, and its text."""
     fields = ("title", "source", "url", "path", "publisher", "published", "language")
     return SourceDocument(

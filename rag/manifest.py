@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.store_errors import StoreError
-from rag.types import SourceDocument
+from rag.types import DocumentFacts, SourceDocument
 
 FILE = "manifest.json"
 TEXTS = "texts"
@@ -29,16 +29,10 @@ DOC_ID = re.compile(r"[0-9a-f]{16}")  # rag.loaders.doc_id_for
 
 
 @dataclass(frozen=True)
-class Entry:
-    doc_id: str
-    source: str
-    content_hash: str
-    title: str
-    url: str
-    path: str
-    publisher: str
-    published: str
-    language: str
+class Entry(DocumentFacts):
+    """A document as the manifest lists it: its facts, when it was ingested, and where its
+    text was saved."""
+
     ingested: str  # ISO 8601, UTC
     text_file: str  # relative to KAYNAK_HOME: the cleaned text as it was ingested
 

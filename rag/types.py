@@ -55,8 +55,9 @@ class Pending:
 
 
 @dataclass(frozen=True)
-class DocumentRecord:
-    """What the store keeps of an ingested document (besides its text)."""
+class DocumentFacts:
+    """What is known of an ingested document besides its text: where it came from, its
+    content hash and its metadata (the index and the manifest of sources both keep these)."""
 
     doc_id: str
     source: str
@@ -67,6 +68,12 @@ class DocumentRecord:
     publisher: str
     published: str
     language: str
+
+
+@dataclass(frozen=True)
+class DocumentRecord(DocumentFacts):
+    """What the store keeps of an ingested document (besides its text)."""
+
     chunks: int
 
     @classmethod
