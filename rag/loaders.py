@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 from rag.config import Settings
-from rag.text import detect_language, language_code, normalize, short_hash
+from rag.text import TURKISH_LETTERS, detect_language, language_code, normalize, short_hash
 from rag.types import SourceDocument
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx"}
@@ -262,13 +262,15 @@ def _decode_text(data: bytes) -> tuple[str, str]:
 
 
 _TURKISH_CODECS = {"cp1254", "iso8859_9", "cp857"}
-_TURKISH_LETTERS = set("çÇöÖüÜğĞşŞıİâÂîÎûÛ")
+# Every letter outside ASCII that Turkish text holds: its own, and the circumflex vowels of
+# loanwords (kâr, hâlâ).
+_TURKISH_TEXT_LETTERS = TURKISH_LETTERS | set("âÂîÎûÛ")
 _ONLY_TURKISH = set("ğĞşŞıİ")
 
 
 def _looks_turkish(text: str) -> bool:
     letters = {ch for ch in text if ch.isalpha() and not ch.isascii()}
-    return bool(letters & _ONLY_TURKISH) and letters <= _TURKISH_LETTERS
+    return bool(letters & _ONLY_TURKISH) and letters <= _TURKISH_TEXT_LETTERS
 
 
 def _html_to_text(html: str) -> tuple[str, str]:

@@ -27,7 +27,8 @@ _TR_PRONOUN_RE = re.compile(r"^(bu|su|o)n?(lar|ler)?(i|u|a|e|da|de|dan|den|in|un
 _TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 _CAPITALISED_RE = re.compile(r"\b[^\W\d_][\w'’-]*", re.UNICODE)
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
-_TURKISH_LETTERS = set("çğıöşüÇĞİÖŞÜ")
+# The letters that set Turkish apart from English (a short question with one is Turkish).
+TURKISH_LETTERS = frozenset("çğıöşüÇĞİÖŞÜ")
 _TURKISH_WORDS = {
     "ne", "kim", "nedir", "neden", "nasıl", "hangi", "mi", "mı", "mu", "mü", "ve", "ile",
     "bir", "bu", "için", "dedi", "ya", "peki", "nerede", "kime", "kimle", "hakkında", "neler",
@@ -197,7 +198,7 @@ def _detect_language(sample: str, default: str) -> str:
     words = tokens(sample)
     if len(words) <= 12:
         raw_words = set(re.findall(r"\w+", sample.lower()))
-        tr = len(raw_words & _TURKISH_WORDS) + sum(ch in _TURKISH_LETTERS for ch in sample)
+        tr = len(raw_words & _TURKISH_WORDS) + sum(ch in TURKISH_LETTERS for ch in sample)
         en = len(raw_words & _ENGLISH_WORDS)
         if tr > en:
             return "tr"
