@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.config import Settings, package_path
-from rag.embeddings import normalise
+from rag.embeddings import SHORT_TEXTS
 from rag.text import (
     around,
     detect_language,
@@ -55,7 +54,6 @@ FEATURES = (
     "names_unknown",  # ... and in no source at all, in any spelling
     "same_language",  # the question is in the best passage's language
 )
-NAME_CACHE = 50_000
 
 
 @dataclass(frozen=True)
@@ -109,7 +107,6 @@ class Decider:
         self.model = model
         self._lock = threading.Lock()
         self._texts: dict[str, str] = {}  # doc_id -> source text, until the documents change
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # name -> unit vector
 
     def features(
         self, question: str, ranked: Sequence[Scored], lexical: LexicalIndex
@@ -192,26 +189,12 @@ class Decider:
 
     def _translations(self, names: list[str], candidates: list[str]) -> set[str]:
         """The `names` that are translations of one of `candidates` (multilingual similarity
-        of the names alone; their vectors are kept, as names recur from question to question)."""
+        of the names alone; their vectors are remembered, as names recur from question to
+        question)."""
         if not names or not candidates:
             return set()
-        wanted = list(dict.fromkeys(names + candidates))
-        with self._lock:
-            known = {t: self._vectors[t] for t in wanted if t in self._vectors}
-            for t in known:
-                self._vectors.move_to_end(t)
-        todo = [t for t in wanted if t not in known]
-        if todo:
-            vectors = self.store.embeddings.embed_documents(todo)
-            fresh = normalise(np.asarray(vectors, dtype=np.float32))
-            known.update(zip(todo, fresh, strict=True))
-            with self._lock:
-                self._vectors.update(zip(todo, fresh, strict=True))
-                while len(self._vectors) > NAME_CACHE:
-                    self._vectors.popitem(last=False)
-        a = np.stack([known[n] for n in names])
-        b = np.stack([known[c] for c in candidates])
-        sim = a @ b.T
+        vecs = SHORT_TEXTS.vectors(self.store.embeddings, names + candidates)
+        sim = vecs[: len(names)] @ vecs[len(names) :].T
         return {
             n
             for n, row in zip(names, sim, strict=True)

@@ -15,7 +15,6 @@ import functools
 import itertools
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 import numpy as np
 import snowballstemmer
 
-from rag.embeddings import KaynakEmbeddings
+from rag.embeddings import SHORT_TEXTS, KaynakEmbeddings, unit_vectors
 from rag.text import (
     detect_language,
     fold,
@@ -231,11 +230,11 @@ def decide(ev: Evidence, check: Check) -> tuple[list[int], str]:
 
 def prepare(passages: Sequence[Passage], embeddings: KaynakEmbeddings) -> None:
     """Embed ahead what the check compares a model's sentences with: each passage's sentences,
-    words and two-word runs (remembered, see `_vectors`). `Assistant` calls it while the model
+    words and two-word runs (remembered in `embeddings.SHORT_TEXTS`). `Assistant` calls it while the model
     writes, so that checking the answer then embeds little more than the model's sentences."""
     for passage, code in zip(passages, _languages(passages), strict=True):
         # a passage at a time: the model is free for other questions in between
-        _vectors(embeddings, _sentences(passage) + _windows(passage.text, code))
+        SHORT_TEXTS.vectors(embeddings, _sentences(passage) + _windows(passage.text, code))
 
 
 def _sentences(passage: Passage) -> list[str]:
@@ -280,15 +279,14 @@ def gather(
     languages = _languages(passages)
     cited_at = {n - 1 for marks in cited for n in marks}
     cited_texts = [passages[j].text for j in cited_at]
-    targets = _vectors(
+    targets = SHORT_TEXTS.vectors(
         embeddings,
         flat
         + [w for j in cited_at for w in _windows(passages[j].text, languages[j])]
         + [ph for claim in claims for ph, _ in _open_phrases(claim, cited_texts, 2)],
     )[: len(flat)]
     same = [code == language for code in languages]
-    vecs = np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
-    vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+    vecs = unit_vectors(embeddings, texts)
 
     def per_passage(v: np.ndarray) -> list[float]:
         sims = targets @ v
@@ -317,9 +315,6 @@ def gather(
 
 
 _WINDOW_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?|\d+(?:[.,]\d+)*")
-_VECTORS: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()  # short texts, any model
-_VECTORS_MAX = 50_000
-_VECTORS_LOCK = threading.Lock()
 
 
 def alignment(
@@ -342,7 +337,7 @@ def alignment(
     windows = _windows(text, language)
     if not windows:
         return 0.0, phrases[0]
-    vecs = _vectors(embeddings, phrases + windows)
+    vecs = SHORT_TEXTS.vectors(embeddings, phrases + windows)
     best = (vecs[: len(phrases)] @ vecs[len(phrases) :].T).max(axis=1)
     return float(best.min()), phrases[int(best.argmin())]
 
@@ -361,7 +356,7 @@ def name_matches(
     targets = _windows(text, language)
     targets += [n for n in names_and_numbers(context) if not n.isdigit()]
     if names and targets:
-        vecs = _vectors(embeddings, names + list(dict.fromkeys(targets)))
+        vecs = SHORT_TEXTS.vectors(embeddings, names + list(dict.fromkeys(targets)))
         best = (vecs[: len(names)] @ vecs[len(names) :].T).max(axis=1)
         found.update({m: float(b) for m, b in zip(names, best, strict=True)})
     return found
@@ -392,29 +387,8 @@ _TURKISH_LOCK = threading.Lock()
 
 def forget() -> None:
     """Forget the remembered vectors and stems, as if no passage had been seen."""
-    with _VECTORS_LOCK:
-        _VECTORS.clear()
+    SHORT_TEXTS.clear()
     _turkish_stem.cache_clear()
-
-
-def _vectors(embeddings: KaynakEmbeddings, texts: list[str]) -> np.ndarray:
-    """Unit vectors of short texts, remembered (words and phrases recur from answer to answer)."""
-    model = getattr(embeddings, "model_id", "")
-    with _VECTORS_LOCK:
-        got = {t: _VECTORS[(model, t)] for t in texts if (model, t) in _VECTORS}
-        for t in got:  # least recently used goes first
-            _VECTORS.move_to_end((model, t))
-    new = [t for t in dict.fromkeys(texts) if t not in got]
-    if new:
-        vecs = np.asarray(embeddings.embed_documents(new), dtype=np.float32)
-        vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
-        got.update(zip(new, vecs, strict=True))
-        with _VECTORS_LOCK:
-            for t, v in zip(new, vecs, strict=True):
-                _VECTORS[(model, t)] = v
-            while len(_VECTORS) > _VECTORS_MAX:
-                _VECTORS.popitem(last=False)
-    return np.array([got[t] for t in texts])
 
 
 def _without(claim: str, phrase: str) -> str:
@@ -422,8 +396,7 @@ def _without(claim: str, phrase: str) -> str:
 
 
 def _similarities(embeddings: KaynakEmbeddings, claims: list[str], texts: list[str]) -> np.ndarray:
-    a = np.asarray(embeddings.embed_documents(claims + texts), dtype=np.float32)
-    a /= np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    a = unit_vectors(embeddings, claims + texts)
     return a[: len(claims)] @ a[len(claims) :].T
 
 
