@@ -167,7 +167,8 @@ def _cite(sentence: str, n: int) -> str:
 
 def evidence(cases: list[dict[str, Any]], emb: Any) -> dict[str, Any]:
     """Every (case, kind) compared with its passages once: arrays for fitting the numbers."""
-    from rag.citations import gather, strip_markers
+    from rag.citations import gather
+    from rag.markers import strip_markers
     from rag.types import Passage
 
     meta: list[dict[str, Any]] = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -10,8 +9,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from rag import prompts
-from rag.citations import citation_for
 from rag.config import ConfigError, Settings
+from rag.markers import citation_for, neutralise_markers
 from rag.types import Citation, Passage
 
 
@@ -32,11 +31,6 @@ def extractive_pieces(passages: Sequence[Passage], language: str) -> Iterator[st
     yield one.format(title=passages[0].title) if len(titles) == 1 else several
     for n, p in enumerate(passages, start=1):
         yield f"\n- “{neutralise_markers(' '.join(p.text.split()))}” [{n}]"
-
-
-def neutralise_markers(quoted: str) -> str:
-    """A source's own "[1]" must not pass for one of our citation markers."""
-    return re.sub(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]", r"［\1］", quoted)
 
 
 def extractive_citations(passages: Sequence[Passage]) -> list[Citation]:

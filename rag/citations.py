@@ -1,4 +1,4 @@
-"""Parse [n], map each to a span of a source, and check that the claim is supported.
+"""The citation check: keep the sentences of an answer that the sources they cite support.
 
 The guarantee that an answer says only what its sources say comes from here, not from the
 model: a sentence stays only if it cites a source whose best sentence agrees with it, in whose
@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 import snowballstemmer
 
+from rag.chunking import split_sentences
 from rag.embeddings import SHORT_TEXTS, KaynakEmbeddings, unit_vectors
+from rag.markers import parse_markers, renumber, strip_markers
 from rag.text import (
     detect_language,
     fold,
@@ -35,48 +37,12 @@ from rag.text import (
 )
 from rag.types import Citation, DroppedSentence, Passage
 
-_MARKER_RE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_SPACE_BEFORE_PUNCT_RE = re.compile(r"\s+([.,;:!?])")
-
-
-def parse_markers(text: str) -> list[int]:
-    """All citation numbers in order of appearance: [1], [2, 3] and [1][2] are understood."""
-    found: list[int] = []
-    for match in _MARKER_RE.finditer(text):
-        found += [int(n) for n in re.split(r"\s*[,;]\s*", match.group(1))]
-    return found
-
-
-def strip_markers(text: str) -> str:
-    return _SPACE_BEFORE_PUNCT_RE.sub(r"\1", _MARKER_RE.sub("", text)).strip()
-
-
-def citation_for(n: int, passage: Passage) -> Citation:
-    return Citation(
-        n=n,
-        doc_id=passage.doc_id,
-        title=passage.title,
-        url=passage.url,
-        path=passage.path,
-        start=passage.start,
-        end=passage.end,
-        quote=passage.text,
-        publisher=passage.publisher,
-        published=passage.published,
-    )
-
 
 @dataclass(frozen=True)
 class Verified:
     text: str  # kept sentences, markers renumbered 1..m in order of first use
     citations: list[Citation]
     dropped: list[DroppedSentence]
-
-
-def split_sentences(text: str, language: str) -> list[str]:
-    from rag.chunking import sentence_spans
-
-    return [text[s.start : s.end] for s in sentence_spans(text, language)]
 
 
 @dataclass(frozen=True)
@@ -187,7 +153,8 @@ def verify(
             kept.append((sentence, sources))
         else:
             dropped.append(DroppedSentence(ev.claim, reason))
-    return _renumber(kept, passages, dropped)
+    text, citations = renumber(kept, passages)
+    return Verified(text=text, citations=citations, dropped=dropped)
 
 
 def decide(ev: Evidence, check: Check) -> tuple[list[int], str]:
@@ -431,25 +398,6 @@ def unsupported_names(
             }
             missing = [n for n in missing if n not in translated]
     return list(dict.fromkeys(missing))
-
-
-def _renumber(
-    kept: list[tuple[str, list[int]]], passages: Sequence[Passage], dropped: list[DroppedSentence]
-) -> Verified:
-    order: dict[int, int] = {}
-    for _, cited in kept:
-        for n in cited:
-            order.setdefault(n, len(order) + 1)
-    sentences = []
-    for sentence, cited in kept:
-        body = strip_markers(sentence)
-        marks = "".join(f"[{order[n]}]" for n in cited)
-        if body and body[-1] in ".!?…":
-            sentences.append(f"{body[:-1]} {marks}{body[-1]}")
-        else:
-            sentences.append(f"{body} {marks}")
-    citations = [citation_for(new, passages[old - 1]) for old, new in order.items()]
-    return Verified(text=" ".join(sentences), citations=citations, dropped=dropped)
 
 
 # Function words of English and Turkish: they carry no fact a source must state.
