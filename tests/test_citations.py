@@ -392,3 +392,20 @@ def test_the_page_and_the_command_say_what_was_removed_and_why():
     printed = format_answer(answer)
     assert "Removed (1 sentence" in printed and "Trudeau not found in the cited source" in printed
     assert answer.to_dict()["dropped"][0]["reason"] == "Trudeau not found in the cited source"
+
+
+def test_the_first_check_kept_as_the_baseline_reads_names_and_similarity_only(emb):
+    """Version 1 (the benchmarks' baseline) keeps a fluent sentence with a swapped phrase,
+    which the current check drops, and drops an invented name as both do."""
+    swapped = "She met her Japanese counterpart Yoshimasa Hayashi in Tokyo and adopted an action plan to strengthen cooperation on space exploration and economic security [2]."
+    first = Check.first()
+    assert first.version == 1
+    assert verify(swapped, SOURCES, emb, check=first).text == swapped.replace("[2]", "[1]")
+    assert verify(swapped, SOURCES, emb).citations == []
+    invented = verify("Hayashi met Justin Trudeau in Tokyo [2].", SOURCES, emb, check=first)
+    assert [d.reason for d in invented.dropped] == ["Justin Trudeau not found in the cited source"]
+    # the whole passage must be similar enough: an unrelated sentence is dropped
+    out = verify(
+        "The defense gave up few points in the regular season [2].", SOURCES, emb, check=first
+    )
+    assert out.citations == [] and "does not say this (similarity" in out.dropped[0].reason
