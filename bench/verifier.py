@@ -66,7 +66,8 @@ def main() -> None:
         "Joly met Yoshimasa Hayashi in Tokyo [1]. They adopted an action plan [2]. "
         "It covers defence and economic security [3]. The plan strengthens cooperation [1]."
     )
-    from rag.citations import forget, prepare
+    from rag.citations import prepare
+    from rag.matching import forget
 
     def check_ms(seen: bool = True, prepared: bool = False) -> float:
         if not seen:  # passages never seen: nothing remembered

@@ -24,17 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.config import Settings, package_path
-from rag.embeddings import SHORT_TEXTS
-from rag.text import (
-    around,
-    detect_language,
-    language_code,
-    mentions,
-    name_words,
-    names_and_numbers,
-    number_values,
-    tokens,
-)
+from rag.matching import ByMeaning, unmentioned
+from rag.text import around, detect_language, language_code, names_and_numbers
 from rag.types import Scored
 
 if TYPE_CHECKING:
@@ -145,29 +136,13 @@ class Decider:
 
     def names_missing(self, question: str, top: Sequence[Scored]) -> list[str]:
         """Names and numbers of `question` that none of the `top` passages, with the text
-        around each, mentions in any spelling or translation."""
+        around each, mentions in any spelling or translation (`matching.unmentioned`)."""
         asked = names_and_numbers(question, sentence_initial=False)
         if not asked:
             return []
         contexts = [self._context(r) for r in top]
-        words = {w for text in contexts for w in tokens(text)}
-        names = {w for text in contexts for w in name_words(text)}
-        stated = {v for text in contexts for v in number_values(text)}
-        missing = []
-        for name in asked:
-            if name.isdigit() or any(ch.isdigit() for ch in name):
-                if not number_values(name) <= stated:
-                    missing.append(name)
-            elif not mentions(name, words, names):
-                missing.append(name)
-        words_only = [n for n in missing if not any(ch.isdigit() for ch in n)]
-        if words_only:
-            candidates = sorted(
-                {n for text in contexts for n in names_and_numbers(text) if not n.isdigit()}
-            )
-            translated = self._translations(words_only, candidates)
-            missing = [n for n in missing if n not in translated]
-        return missing
+        translations = ByMeaning(self.store.embeddings)
+        return unmentioned(asked, contexts, translations, self.settings.name_similarity)
 
     def _context(self, scored: Scored) -> str:
         """The passage with the text around it in its source (names often come before)."""
@@ -186,17 +161,3 @@ class Decider:
         """Drop the cached source texts (the documents changed)."""
         with self._lock:
             self._texts.clear()
-
-    def _translations(self, names: list[str], candidates: list[str]) -> set[str]:
-        """The `names` that are translations of one of `candidates` (multilingual similarity
-        of the names alone; their vectors are remembered, as names recur from question to
-        question)."""
-        if not names or not candidates:
-            return set()
-        vecs = SHORT_TEXTS.vectors(self.store.embeddings, names + candidates)
-        sim = vecs[: len(names)] @ vecs[len(names) :].T
-        return {
-            n
-            for n, row in zip(names, sim, strict=True)
-            if float(row.max()) >= self.settings.name_similarity
-        }

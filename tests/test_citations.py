@@ -7,7 +7,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from rag import CANNOT_ANSWER, Assistant
-from rag.citations import Check, alignment, prepare, unsupported_names, verify
+from rag.citations import Check, prepare, verify
 from rag.embeddings import load_embeddings
 from rag.markers import parse_markers
 from rag.types import Passage
@@ -84,16 +84,6 @@ def test_names_may_come_from_the_text_around_the_passage(emb):
     assert out.text == claim
     out = verify(claim, [_p(HAYASHI)], emb)
     assert out.dropped[0].reason == "Melanie Joly not found in the cited source"
-
-
-def test_names_are_matched_across_spellings():
-    assert (
-        unsupported_names(
-            "Canada and Japan met in Tokyo with Russia watching", [EIGHT + " Kanada Rusya Tokyo’da"]
-        )
-        == []
-    )
-    assert unsupported_names("Olaf Scholz agreed", [EIGHT]) == ["Olaf Scholz"]
 
 
 @pytest.fixture(scope="module")
@@ -248,16 +238,6 @@ def test_swapped_dates_numbers_and_names_are_dropped(emb, claim, why):
     # dropped for the swapped fact itself, or because the sentence no longer agrees enough
     reason = out.dropped[0].reason
     assert out.citations == [] and (why in reason or "does not say this" in reason), out
-
-
-def test_phrases_align_with_their_translation_and_swapped_ones_with_nothing(emb):
-    floor = Check().align
-    assert alignment("action plan", HAYASHI, emb)[0] >= floor  # eylem planı
-    assert alignment("military intelligence", TALKS, emb)[0] >= floor  # askeri istihbarat
-    assert alignment("space exploration", HAYASHI, emb)[0] < floor
-    assert alignment("agricultural technology", TALKS, emb)[0] < floor
-    # every phrase found word for word: nothing to align
-    assert alignment("Hayashi Tokyo", HAYASHI, emb) == (1.0, "")
 
 
 def test_a_turkish_paraphrase_is_kept_and_a_turkish_swap_is_not(emb):
