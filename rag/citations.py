@@ -307,9 +307,8 @@ def first_check(
     verdicts: list[tuple[list[int], str]] = []
     for claim, marks in zip(claims, cited, strict=True):
         around = [contexts[n - 1] for n in marks]
-        named = names_and_numbers(claim, sentence_initial=False)
-        names = [n for n in named if not any(ch.isdigit() for ch in n)]
-        gone = unmentioned(names, around, translations, check.names)
+        names = [n for n in names_and_numbers(claim, sentence_initial=False) if not n.isdigit()]
+        gone = unmentioned(names, around, translations, check.names, digits_as_numbers=False)
         gone += unstated_numbers(claim, around)
         if gone:
             verdicts.append(([], f"{', '.join(dict.fromkeys(gone))} not found in the cited source"))

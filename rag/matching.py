@@ -184,24 +184,36 @@ class ByMeaning:
 
 
 def unmentioned(
-    names: Sequence[str], texts: Sequence[str], translations: Translations, similarity: float
+    names: Sequence[str],
+    texts: Sequence[str],
+    translations: Translations,
+    similarity: float,
+    *,
+    digits_as_numbers: bool = True,
 ) -> list[str]:
     """The `names` (names and numbers, as `names_and_numbers` finds them) that none of
     `texts` mentions: a number must be stated there, in digits or words; a name must be
-    spelled alike (`mentions`) or translate to a name there with at least `similarity`."""
+    spelled alike (`mentions`) or translate to a name there with at least `similarity`.
+    A name with a digit in it ("2011", "F-35") counts as a number; with `digits_as_numbers`
+    False only a name of digits alone does, and the rest are looked for as names (as version
+    1 of the citation check did, which compares the numbers of its claims itself)."""
     if not names:
         return []
+
+    def is_number(name: str) -> bool:
+        return any(ch.isdigit() for ch in name) if digits_as_numbers else name.isdigit()
+
     words = {w for text in texts for w in tokens(text)}
     name_set = {w for text in texts for w in name_words(text)}
     stated = {v for text in texts for v in number_values(text)}
     missing = []
     for name in names:
-        if any(ch.isdigit() for ch in name):
+        if is_number(name):
             if not number_values(name) <= stated:
                 missing.append(name)
         elif not mentions(name, words, name_set):
             missing.append(name)
-    words_only = [n for n in missing if not any(ch.isdigit() for ch in n)]
+    words_only = [n for n in missing if not is_number(n)]
     if not words_only:
         return missing
     candidates = sorted({n for text in texts for n in names_and_numbers(text) if not n.isdigit()})

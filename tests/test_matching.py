@@ -71,6 +71,15 @@ def test_a_name_is_missing_unless_spelled_alike_or_translated(by_meaning):
     assert unmentioned(["Olaf Scholz", "1999"], [text], by_meaning, 0.67) == ["Olaf Scholz", "1999"]
 
 
+def test_a_name_with_digits_is_a_number_unless_the_caller_says_otherwise():
+    text = "Video MPEG-2 ile dört kanalda yayınlandı."
+    assert unmentioned(["MPEG-4"], [text], NoTranslations(), 0.67) == []  # four is stated
+    assert unmentioned(["MPEG-5"], [text], NoTranslations(), 0.67) == ["MPEG-5"]
+    # looked for as a name, by its last word: no "4" is written there
+    as_name = unmentioned(["MPEG-4"], [text], NoTranslations(), 0.67, digits_as_numbers=False)
+    assert as_name == ["MPEG-4"]
+
+
 def test_a_claim_s_names_are_found_by_their_translation_with_a_case_ending(by_meaning):
     found = name_matches(
         "She spoke in Brussels after visiting Hungary, Armenia and Georgia in 2019.",
