@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, quiet_logs, row, write_result
+from _common import quiet_logs, row, write_result
 from xquad import EN, TR, build
 
 CACHE = Path(tempfile.gettempdir()) / "kaynak-verifier-xquad-cases-v2.json"
@@ -167,7 +167,8 @@ def _cite(sentence: str, n: int) -> str:
 
 def evidence(cases: list[dict[str, Any]], emb: Any) -> dict[str, Any]:
     """Every (case, kind) compared with its passages once: arrays for fitting the numbers."""
-    from rag.citations import gather, strip_markers
+    from rag.citations import gather
+    from rag.markers import strip_markers
     from rag.types import Passage
 
     meta: list[dict[str, Any]] = []
@@ -296,32 +297,22 @@ class Memo:
         return self.embed_documents([text])[0]
 
 
-BEFORE = "6512948"  # the commit whose verifier the issue measured, with its threshold:
-BEFORE_THRESHOLD = 0.35
-
-
-def old_citations() -> Any:
-    """rag/citations.py of commit BEFORE, read from git (not kept here)."""
-    import subprocess
-    import types
-
-    git = ["git", "show", f"{BEFORE}:rag/citations.py"]
-    code = subprocess.run(git, capture_output=True, text=True, check=True, cwd=ROOT).stdout
-    old = sys.modules["citations_before"] = types.ModuleType("citations_before")
-    exec(compile(code, "citations_before.py", "exec"), old.__dict__)
-    return old
+# The baseline: version 1 of the check (`rag.citations.Check.first()`), the check of this
+# commit, with the threshold the issue measured it at.
+BEFORE = "6512948"
 
 
 def before(cases: list[dict[str, Any]], ev: dict[str, Any], emb: Any) -> dict[str, Any]:
-    """The same probe through the verifier of commit BEFORE."""
+    """The same probe through version 1 of the check."""
+    from rag.citations import Check, verify
     from rag.types import Passage
 
-    old, got = old_citations(), []
+    first, got = Check.first(), []
     for case in cases:
         passages = [Passage(**p) for p in case["passages"]]
         for kind, (text, n) in answers(case).items():
-            out = old.verify(
-                text, passages, emb, BEFORE_THRESHOLD, case["language"], contexts=case["contexts"]
+            out = verify(
+                text, passages, emb, case["language"], contexts=case["contexts"], check=first
             )
             right = kind != "true" or n in case["holds"]
             got.append(KEPT if out.citations and right else DROPPED)
@@ -346,12 +337,14 @@ def main() -> int:
     )
     ap.add_argument("--limit", type=int, default=None, help="questions per language (sample)")
     ap.add_argument("--refresh", action="store_true", help="retrieve again (ignore the cache)")
-    ap.add_argument("--before", action="store_true", help=f"also run the verifier of {BEFORE}")
+    ap.add_argument(
+        "--before", action="store_true", help=f"also run version 1 of the check ({BEFORE})"
+    )
     args = ap.parse_args()
     quiet_logs()
     cases = load_cases(args.limit, args.refresh)
     emb = Memo(load_embeddings(Settings().embeddings))
-    configured = Check.from_settings(Settings())
+    configured, first = Check.from_settings(Settings()), Check.first()
     ev = evidence(cases, emb)
     old = before(cases, ev, emb) if args.before else {}
     oof, fitted = cross_validate(ev, configured)
@@ -382,7 +375,12 @@ def main() -> int:
             "k": K,
             "folds": FOLDS,
             "model": emb.model_id,
-            "before": {"commit": BEFORE, "threshold": BEFORE_THRESHOLD, "rates": old},
+            "before": {
+                "commit": BEFORE,
+                "threshold": first.support,
+                "check": asdict(first),
+                "rates": old,
+            },
             "out_of_fold": now,
             "targets": TARGETS,
             "configured": {

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,17 +24,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.config import Settings, package_path
-from rag.embeddings import KaynakEmbeddings, normalise
-from rag.text import (
-    around,
-    detect_language,
-    language_code,
-    mentions,
-    name_words,
-    names_and_numbers,
-    number_values,
-    tokens,
-)
+from rag.embeddings import KaynakEmbeddings
+from rag.matching import ByMeaning, unmentioned
+from rag.text import around, detect_language, language_code, names_and_numbers
 from rag.types import Scored
 
 if TYPE_CHECKING:
@@ -55,7 +46,6 @@ FEATURES = (
     "names_unknown",  # ... and in no source at all, in any spelling
     "same_language",  # the question is in the best passage's language
 )
-NAME_CACHE = 50_000
 
 
 @dataclass(frozen=True)
@@ -116,7 +106,6 @@ class Decider:
         self.model = model
         self._lock = threading.Lock()
         self._texts: dict[str, str] = {}  # doc_id -> source text, until the documents change
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # name -> unit vector
 
     def features(
         self, question: str, ranked: Sequence[Scored], lexical: LexicalIndex
@@ -155,29 +144,13 @@ class Decider:
 
     def names_missing(self, question: str, top: Sequence[Scored]) -> list[str]:
         """Names and numbers of `question` that none of the `top` passages, with the text
-        around each, mentions in any spelling or translation."""
+        around each, mentions in any spelling or translation (`matching.unmentioned`)."""
         asked = names_and_numbers(question, sentence_initial=False)
         if not asked:
             return []
         contexts = [self._context(r) for r in top]
-        words = {w for text in contexts for w in tokens(text)}
-        names = {w for text in contexts for w in name_words(text)}
-        stated = {v for text in contexts for v in number_values(text)}
-        missing = []
-        for name in asked:
-            if name.isdigit() or any(ch.isdigit() for ch in name):
-                if not number_values(name) <= stated:
-                    missing.append(name)
-            elif not mentions(name, words, names):
-                missing.append(name)
-        words_only = [n for n in missing if not any(ch.isdigit() for ch in n)]
-        if words_only:
-            candidates = sorted(
-                {n for text in contexts for n in names_and_numbers(text) if not n.isdigit()}
-            )
-            translated = self._translations(words_only, candidates)
-            missing = [n for n in missing if n not in translated]
-        return missing
+        translations = ByMeaning(self.embeddings)
+        return unmentioned(asked, contexts, translations, self.settings.name_similarity)
 
     def _context(self, scored: Scored) -> str:
         """The passage with the text around it in its source (names often come before)."""
@@ -196,31 +169,3 @@ class Decider:
         """Drop the cached source texts (the documents changed)."""
         with self._lock:
             self._texts.clear()
-
-    def _translations(self, names: list[str], candidates: list[str]) -> set[str]:
-        """The `names` that are translations of one of `candidates` (multilingual similarity
-        of the names alone; their vectors are kept, as names recur from question to question)."""
-        if not names or not candidates:
-            return set()
-        wanted = list(dict.fromkeys(names + candidates))
-        with self._lock:
-            known = {t: self._vectors[t] for t in wanted if t in self._vectors}
-            for t in known:
-                self._vectors.move_to_end(t)
-        todo = [t for t in wanted if t not in known]
-        if todo:
-            vectors = self.embeddings.embed_documents(todo)
-            fresh = normalise(np.asarray(vectors, dtype=np.float32))
-            known.update(zip(todo, fresh, strict=True))
-            with self._lock:
-                self._vectors.update(zip(todo, fresh, strict=True))
-                while len(self._vectors) > NAME_CACHE:
-                    self._vectors.popitem(last=False)
-        a = np.stack([known[n] for n in names])
-        b = np.stack([known[c] for c in candidates])
-        sim = a @ b.T
-        return {
-            n
-            for n, row in zip(names, sim, strict=True)
-            if float(row.max()) >= self.settings.name_similarity
-        }

@@ -4,7 +4,6 @@ whose sentences the citation check keeps or drops."""
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -14,9 +13,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from rag import prompts
-from rag.citations import Check, citation_for, prepare, verify
+from rag.citations import Check, prepare, verify
 from rag.config import ConfigError, Settings
 from rag.embeddings import KaynakEmbeddings
+from rag.markers import citation_for, neutralise_markers
 from rag.types import Answer, Citation, DroppedSentence, Passage
 
 log = logging.getLogger(__name__)
@@ -39,11 +39,6 @@ def extractive_pieces(passages: Sequence[Passage], language: str) -> Iterator[st
     yield one.format(title=passages[0].title) if len(titles) == 1 else several
     for n, p in enumerate(passages, start=1):
         yield f"\n- “{neutralise_markers(' '.join(p.text.split()))}” [{n}]"
-
-
-def neutralise_markers(quoted: str) -> str:
-    """A source's own "[1]" must not pass for one of our citation markers."""
-    return re.sub(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]", r"［\1］", quoted)
 
 
 def extractive_citations(passages: Sequence[Passage]) -> list[Citation]:

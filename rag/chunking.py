@@ -48,6 +48,11 @@ def sentence_spans(text: str, language: str = "en") -> list[Span]:
     return _quote_aware(text, spans)
 
 
+def split_sentences(text: str, language: str) -> list[str]:
+    """The sentences of `text` (see `sentence_spans`)."""
+    return [text[s.start : s.end] for s in sentence_spans(text, language)]
+
+
 def _quote_aware(text: str, spans: list[Span]) -> list[Span]:
     """Join a span that ends inside an open quotation with the next one in the paragraph."""
     merged: list[Span] = []

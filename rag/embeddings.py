@@ -1,10 +1,11 @@
 """Embedding backends behind LangChain's `Embeddings` interface; weights come from packages
-or paths, never from a hub at run time."""
+or paths, never from a hub at run time. Also the one unit normaliser and the one vector cache."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 
@@ -25,7 +26,8 @@ class KaynakEmbeddings(Embeddings):
         """Cosine similarity matrix between texts `a` (as queries) and `b` (as documents)."""
         qa = np.asarray([self.embed_query(t) for t in a], dtype=np.float32)
         db = np.asarray(self.embed_documents(b), dtype=np.float32)
-        return normalise(qa) @ normalise(db).T
+        similarity: np.ndarray = normalise(qa) @ normalise(db).T
+        return similarity
 
 
 def cosine(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
@@ -37,7 +39,59 @@ def cosine(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> 
 def normalise(x: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length."""
     norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.maximum(norms, 1e-12)
+    unit: np.ndarray = x / np.maximum(norms, 1e-12)
+    return unit
+
+
+def unit_vectors(embeddings: Embeddings, texts: list[str]) -> np.ndarray:
+    """The texts embedded as documents, one unit row each."""
+    return normalise(np.asarray(embeddings.embed_documents(texts), dtype=np.float32))
+
+
+class VectorCache:
+    """Vectors by model and key (a text, or an id), up to `size` of them; the least recently
+    used go first. Safe to share between threads."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, model: str, keys: Iterable[str]) -> dict[str, np.ndarray]:
+        """The remembered vectors of `keys` (the others are left out), now most recently used."""
+        with self._lock:
+            got = {k: self._vectors[(model, k)] for k in keys if (model, k) in self._vectors}
+            for k in got:
+                self._vectors.move_to_end((model, k))
+        return got
+
+    def put(self, model: str, vectors: Mapping[str, np.ndarray]) -> None:
+        with self._lock:
+            for k, v in vectors.items():
+                self._vectors[(model, k)] = v
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+    def vectors(self, embeddings: Embeddings, texts: list[str]) -> np.ndarray:
+        """One unit row per text (in order, repeats allowed): the remembered ones, and the
+        others embedded as documents in one batch (outside the lock) and remembered."""
+        model = str(getattr(embeddings, "model_id", ""))
+        got = self.get(model, texts)
+        new = [t for t in dict.fromkeys(texts) if t not in got]
+        if new:
+            fresh = dict(zip(new, unit_vectors(embeddings, new), strict=True))
+            got.update(fresh)
+            self.put(model, fresh)
+        return np.array([got[t] for t in texts])
+
+
+# Words, names and sentences recur from question to question and from answer to answer: the
+# abstain decision and the citation check share one cache of their vectors, for any model.
+SHORT_TEXTS = VectorCache()
 
 
 def _package_version(name: str) -> str:
@@ -105,7 +159,8 @@ class E5Embeddings(KaynakEmbeddings):
     def embed_query(self, text: str) -> list[float]:
         with self._lock:
             vec = np.asarray(self._model.query([text]), dtype=np.float32)
-        return normalise(vec)[0].tolist()
+        row: list[float] = normalise(vec)[0].tolist()
+        return row
 
 
 class SentenceTransformerEmbeddings(KaynakEmbeddings):
@@ -132,7 +187,8 @@ class SentenceTransformerEmbeddings(KaynakEmbeddings):
                 normalize_embeddings=True,
                 show_progress_bar=False,
             )
-        return np.asarray(vecs, dtype=np.float32).tolist()
+        rows: list[list[float]] = np.asarray(vecs, dtype=np.float32).tolist()
+        return rows
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]

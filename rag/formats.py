@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 
+from rag.text import TURKISH_LETTERS
+
 
 class LoadError(Exception):
     """A source that cannot be loaded; str(error) tells the user what is wrong and what to do."""
@@ -52,13 +54,15 @@ def decode_text(data: bytes) -> tuple[str, str]:
 
 
 _TURKISH_CODECS = {"cp1254", "iso8859_9", "cp857"}
-_TURKISH_LETTERS = set("çÇöÖüÜğĞşŞıİâÂîÎûÛ")
+# Every letter outside ASCII that Turkish text holds: its own, and the circumflex vowels of
+# loanwords (kâr, hâlâ).
+_TURKISH_TEXT_LETTERS = TURKISH_LETTERS | set("âÂîÎûÛ")
 _ONLY_TURKISH = set("ğĞşŞıİ")
 
 
 def looks_turkish(text: str) -> bool:
     letters = {ch for ch in text if ch.isalpha() and not ch.isascii()}
-    return bool(letters & _ONLY_TURKISH) and letters <= _TURKISH_LETTERS
+    return bool(letters & _ONLY_TURKISH) and letters <= _TURKISH_TEXT_LETTERS
 
 
 def html_to_text(html: str) -> tuple[str, str]:

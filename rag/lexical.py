@@ -18,15 +18,16 @@ from typing import Any
 
 import numpy as np
 
+from rag.matching import mentions, name_words
 from rag.store import Store
-from rag.text import fold, mentions, name_words, stems_of, tokens
+from rag.text import fold, stems_of, tokens
 
 log = logging.getLogger(__name__)
 # bm25s warns "Building index from tokens" on every build, which is what we mean to do
 logging.getLogger("bm25s").setLevel(logging.ERROR)
 
-# Bump when tokens(), stems_of(), name_words() or the saved layout change: an index saved by
-# another version is then rebuilt, never read with the wrong words.
+# Bump when text.tokens(), text.stems_of(), matching.name_words() or the saved layout change:
+# an index saved by another version is then rebuilt, never read with the wrong words.
 FORMAT = 1
 _FETCH = 2000  # chunks read from the store per request when updating
 _sequence = itertools.count()  # orders indexes by when their store state was read

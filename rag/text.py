@@ -27,7 +27,8 @@ _TR_PRONOUN_RE = re.compile(r"^(bu|su|o)n?(lar|ler)?(i|u|a|e|da|de|dan|den|in|un
 _TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 _CAPITALISED_RE = re.compile(r"\b[^\W\d_][\w'’-]*", re.UNICODE)
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
-_TURKISH_LETTERS = set("çğıöşüÇĞİÖŞÜ")
+# The letters that set Turkish apart from English (a short question with one is Turkish).
+TURKISH_LETTERS = frozenset("çğıöşüÇĞİÖŞÜ")
 _TURKISH_WORDS = {
     "ne", "kim", "nedir", "neden", "nasıl", "hangi", "mi", "mı", "mu", "mü", "ve", "ile",
     "bir", "bu", "için", "dedi", "ya", "peki", "nerede", "kime", "kimle", "hakkında", "neler",
@@ -109,65 +110,6 @@ def _starts_sentence(text: str, position: int) -> bool:
     return not before or before[-1] in ".!?:;\n"
 
 
-def mentions(name: str, words: set[str], names: set[str]) -> bool:
-    """Whether a text whose folded words are `words` and whose folded name words are `names`
-    mentions `name`. Numbers must match exactly. For a name of several words the last one
-    decides (the surname or head noun: "Prime Minister Kishida" -> "Kishida"), spelled alike
-    across languages (Canada/Kanada, Russia/Rusya: fuzzy ratio >= 70) or sharing a stem
-    (Japanese/Japonya)."""
-    parts = tokens(name)
-    if not parts:
-        return True
-    if all(p.isdigit() for p in parts):
-        return all(p in words for p in parts)
-    return _mentioned_word(parts[-1], words, names)
-
-
-def _mentioned_word(word: str, words: set[str], names: set[str]) -> bool:
-    if word in words:
-        return True
-    if len(word) < 4:
-        return False
-    from rapidfuzz import fuzz
-
-    cutoff = 75 if len(word) <= 5 else 70  # short words need a closer match
-    return any(
-        min(len(n), len(word)) >= 0.6 * max(len(n), len(word))
-        and (n[:3] == word[:3] or fuzz.ratio(word, n, score_cutoff=cutoff))
-        for n in names
-    )
-
-
-def name_words(text: str) -> set[str]:
-    """Folded words of the names in `text`."""
-    return {w for name in names_and_numbers(text) for w in tokens(name)}
-
-
-# Number words from three up (English and Turkish): "one"/"two"/"both" are too often just
-# descriptive ("the two countries") to demand that the source spells them out.
-_NUMBER_WORDS = {
-    "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-    "eleven": 11, "twelve": 12, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-    "hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9, "dozen": 12,
-    # ("on" = 10 and "bin" = 1000 are left out: they are English words too)
-    "uc": 3, "dort": 4, "bes": 5, "alti": 6, "yedi": 7, "sekiz": 8, "dokuz": 9,
-    "yirmi": 20, "otuz": 30, "kirk": 40, "elli": 50, "yuz": 100, "milyon": 10**6,
-    "milyar": 10**9,
-}  # fmt: skip
-# "37 milyondan", "5 milyarlık" (folded): case endings only, not "milyarder" or "milyonlarca"
-_SUFFIXED_NUMBER_RE = re.compile(r"(milyon|milyar)(a|da|dan|i|in|u|un|la|lik|luk|dir|dur)")
-
-
-def number_values(text: str) -> set[int]:
-    """The numbers a text states, in digits or words ("eight", "sekiz", "2050", "milyondan")."""
-    values = {int(n) for n in re.findall(r"\d+", text) if len(n) < 16}
-    for w in tokens(text):
-        suffixed = _SUFFIXED_NUMBER_RE.fullmatch(w)
-        if w in _NUMBER_WORDS or suffixed:
-            values.add(_NUMBER_WORDS[suffixed.group(1) if suffixed else w])
-    return values
-
-
 def around(text: str, start: int, end: int, before: int, after: int) -> str:
     """`text[start:end]` with up to `before` characters before it and `after` after it."""
     return text[max(0, start - before) : end + after]
@@ -197,7 +139,7 @@ def _detect_language(sample: str, default: str) -> str:
     words = tokens(sample)
     if len(words) <= 12:
         raw_words = set(re.findall(r"\w+", sample.lower()))
-        tr = len(raw_words & _TURKISH_WORDS) + sum(ch in _TURKISH_LETTERS for ch in sample)
+        tr = len(raw_words & _TURKISH_WORDS) + sum(ch in TURKISH_LETTERS for ch in sample)
         en = len(raw_words & _ENGLISH_WORDS)
         if tr > en:
             return "tr"

@@ -1,4 +1,5 @@
-"""Our parsing and verification of model output, fed crafted answers by a fake chat model."""
+"""The citation check on crafted answers (and on a fake chat model's): which sentences stay,
+which go, and why."""
 
 from dataclasses import replace
 
@@ -6,16 +7,9 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from rag import CANNOT_ANSWER, Assistant
-from rag.citations import (
-    Check,
-    alignment,
-    parse_markers,
-    prepare,
-    strip_markers,
-    unsupported_names,
-    verify,
-)
+from rag.citations import Check, prepare, verify
 from rag.embeddings import load_embeddings
+from rag.markers import parse_markers
 from rag.types import Passage
 
 from .conftest import CORPUS
@@ -33,11 +27,6 @@ def _p(text: str, n: int = 0) -> Passage:
 @pytest.fixture(scope="module")
 def emb():
     return load_embeddings("use")
-
-
-def test_markers_are_parsed_in_every_common_form():
-    assert parse_markers("A [1]. B [2, 3]. C [4][5]. D [6; 7].") == [1, 2, 3, 4, 5, 6, 7]
-    assert strip_markers("Joly met Hayashi [1].") == "Joly met Hayashi."
 
 
 def test_supported_cross_lingual_sentence_is_kept_and_renumbered(emb):
@@ -95,16 +84,6 @@ def test_names_may_come_from_the_text_around_the_passage(emb):
     assert out.text == claim
     out = verify(claim, [_p(HAYASHI)], emb)
     assert out.dropped[0].reason == "Melanie Joly not found in the cited source"
-
-
-def test_names_are_matched_across_spellings():
-    assert (
-        unsupported_names(
-            "Canada and Japan met in Tokyo with Russia watching", [EIGHT + " Kanada Rusya Tokyo’da"]
-        )
-        == []
-    )
-    assert unsupported_names("Olaf Scholz agreed", [EIGHT]) == ["Olaf Scholz"]
 
 
 @pytest.fixture(scope="module")
@@ -189,8 +168,6 @@ def test_injected_instructions_in_a_source_change_nothing(tmp_path):
     assert [d.reason for d in answer.dropped] == ["cites no source"]
     # quoted by the extractive answerer, the source's own "[1]" is no citation marker
     quoted = bot.ask("Where did Joly go on Monday?", use_llm=False)
-    from rag.citations import parse_markers
-
     assert sorted(set(parse_markers(quoted.text))) == [c.n for c in quoted.citations]
 
 
@@ -261,16 +238,6 @@ def test_swapped_dates_numbers_and_names_are_dropped(emb, claim, why):
     # dropped for the swapped fact itself, or because the sentence no longer agrees enough
     reason = out.dropped[0].reason
     assert out.citations == [] and (why in reason or "does not say this" in reason), out
-
-
-def test_phrases_align_with_their_translation_and_swapped_ones_with_nothing(emb):
-    floor = Check().align
-    assert alignment("action plan", HAYASHI, emb)[0] >= floor  # eylem planı
-    assert alignment("military intelligence", TALKS, emb)[0] >= floor  # askeri istihbarat
-    assert alignment("space exploration", HAYASHI, emb)[0] < floor
-    assert alignment("agricultural technology", TALKS, emb)[0] < floor
-    # every phrase found word for word: nothing to align
-    assert alignment("Hayashi Tokyo", HAYASHI, emb) == (1.0, "")
 
 
 def test_a_turkish_paraphrase_is_kept_and_a_turkish_swap_is_not(emb):
@@ -405,3 +372,20 @@ def test_the_page_and_the_command_say_what_was_removed_and_why():
     printed = format_answer(answer)
     assert "Removed (1 sentence" in printed and "Trudeau not found in the cited source" in printed
     assert answer.to_dict()["dropped"][0]["reason"] == "Trudeau not found in the cited source"
+
+
+def test_the_first_check_kept_as_the_baseline_reads_names_and_similarity_only(emb):
+    """Version 1 (the benchmarks' baseline) keeps a fluent sentence with a swapped phrase,
+    which the current check drops, and drops an invented name as both do."""
+    swapped = "She met her Japanese counterpart Yoshimasa Hayashi in Tokyo and adopted an action plan to strengthen cooperation on space exploration and economic security [2]."
+    first = Check.first()
+    assert first.version == 1
+    assert verify(swapped, SOURCES, emb, check=first).text == swapped.replace("[2]", "[1]")
+    assert verify(swapped, SOURCES, emb).citations == []
+    invented = verify("Hayashi met Justin Trudeau in Tokyo [2].", SOURCES, emb, check=first)
+    assert [d.reason for d in invented.dropped] == ["Justin Trudeau not found in the cited source"]
+    # the whole passage must be similar enough: an unrelated sentence is dropped
+    out = verify(
+        "The defense gave up few points in the regular season [2].", SOURCES, emb, check=first
+    )
+    assert out.citations == [] and "does not say this (similarity" in out.dropped[0].reason

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from rag.config import ConfigError
-from rag.embeddings import load_embeddings
+from rag.embeddings import VectorCache, load_embeddings, normalise
 
 
 def test_default_multilingual_embeddings_match_across_languages():
@@ -32,3 +32,33 @@ def test_unknown_or_missing_models_are_clear_errors(tmp_path):
         load_embeddings("word2vec")
     with pytest.raises(ConfigError, match="give the path of a model folder"):
         load_embeddings(f"st:{tmp_path / 'nothing-here'}")
+
+
+class Counting:
+    """Embeddings that count what they embed: each text's vector is (len, 1, 0)."""
+
+    model_id = "counting"
+
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.embedded += texts
+        return [[float(len(t)), 1.0, 0.0] for t in texts]
+
+
+def test_the_vector_cache_embeds_each_text_once_and_forgets_the_least_recently_used():
+    emb, cache = Counting(), VectorCache(size=2)
+    vecs = cache.vectors(emb, ["ab", "c", "ab"])
+    assert emb.embedded == ["ab", "c"]  # once each, in one batch
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1) and np.allclose(vecs[0], vecs[2])
+    cache.vectors(emb, ["ab"])  # "ab" used again: "c" is now the least recently used
+    cache.vectors(emb, ["d"])
+    emb.embedded.clear()
+    cache.vectors(emb, ["ab", "c", "d"])
+    assert emb.embedded == ["c"]
+
+
+def test_rows_are_scaled_to_unit_length_and_zero_rows_stay_zero():
+    rows = normalise(np.array([[3.0, 4.0], [0.0, 0.0]], dtype=np.float32))
+    assert np.allclose(rows, [[0.6, 0.8], [0.0, 0.0]])

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from rag import Answer, Assistant
-from rag.citations import split_sentences, strip_markers
+from rag.chunking import split_sentences
+from rag.markers import strip_markers
 
 from .conftest import free_port, stop, wait_for_http
 
