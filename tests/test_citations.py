@@ -120,7 +120,7 @@ def test_the_answer_is_checked_even_when_preparing_the_check_ahead_fails(
     def broken(passages, embeddings):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr("rag.assistant.prepare", broken)
+    monkeypatch.setattr("rag.answering.prepare", broken)
     bot = _bot(
         corpus_home, "She met Yoshimasa Hayashi in Tokyo [1]. She also met Justin Trudeau [1]."
     )
