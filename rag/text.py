@@ -7,6 +7,11 @@ import re
 import unicodedata
 from functools import lru_cache
 
+# A capitalised word of fewer letters is no name ("A", "I"); a text of at most this many words
+# is too short for a statistical language identifier.
+MIN_NAME_CHARS = 2
+SHORT_TEXT_WORDS = 12
+
 # Turkish and English question words and particles that are never names.
 _NOT_NAMES = {
     "what", "who", "whom", "whose", "which", "when", "where", "why", "how", "did", "does",
@@ -83,7 +88,7 @@ def names_and_numbers(text: str, sentence_initial: bool = True) -> list[str]:
         base = re.split(r"['’]", word)[0]
         folded = fold(base)
         is_name = (
-            len(base) >= 2
+            len(base) >= MIN_NAME_CHARS
             and base[0].isupper()
             and folded not in _NOT_NAMES
             and not _TR_PRONOUN_RE.match(folded)
@@ -137,7 +142,7 @@ def detect_language(text: str, default: str = "en") -> str:
 @lru_cache(maxsize=2048)  # a question is read by retrieval, the decision and the answer
 def _detect_language(sample: str, default: str) -> str:
     words = tokens(sample)
-    if len(words) <= 12:
+    if len(words) <= SHORT_TEXT_WORDS:
         raw_words = set(re.findall(r"\w+", sample.lower()))
         tr = len(raw_words & _TURKISH_WORDS) + sum(ch in TURKISH_LETTERS for ch in sample)
         en = len(raw_words & _ENGLISH_WORDS)
