@@ -21,6 +21,7 @@ from bench.harness import (
     start_chroma,
     stop,
     wait_for_http,
+    wait_until,
 )
 from rag.config import OFFLINE_ENV
 
@@ -37,6 +38,7 @@ __all__ = [
     "run_kaynak",
     "stop",
     "wait_for_http",
+    "wait_until",
 ]
 
 os.environ.update(OFFLINE_ENV)

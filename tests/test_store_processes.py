@@ -29,6 +29,7 @@ from .conftest import (
     reading_meanwhile,
     run_kaynak,
     stop,
+    wait_until,
 )
 
 
@@ -62,12 +63,18 @@ def page(tmp_path_factory):
 
 
 def _answered_within(client, question: str, needle: str, seconds: float) -> tuple[str, str]:
-    deadline = time.monotonic() + seconds
-    while True:
-        text, sources = ask_page(client, question)
-        if needle in sources or time.monotonic() > deadline:
-            return text, sources
-        time.sleep(1)
+    """The page's answer to `question` once its sources name `needle`, asked again every
+    second; an AssertionError with the last answer if `seconds` pass first."""
+    last: list[tuple[str, str]] = []
+
+    def cites() -> tuple[str, str] | None:
+        last[:] = [ask_page(client, question)]
+        return last[0] if needle in last[0][1] else None
+
+    try:
+        return wait_until(cites, seconds, f"the page citing {needle!r}", every=1)
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}; its last answer: {last}") from None
 
 
 @pytest.mark.slow
