@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, quiet_logs, row, write_result
 from xquad import DATA, build
 
+from rag.evaluate import gold_locator, overlaps
 from rag.text import detect_language, language_code
 
 FOLDS = 6
@@ -53,11 +54,9 @@ def _folds(groups: list[str]) -> list[np.ndarray]:
 
 def collect(bot: Any, sets: dict[str, Any]) -> list[dict[str, Any]]:
     """Per question: the candidates' components and whether each overlaps the gold answer."""
-    from rag.evaluate import _gold_locator
-
     rows = []
     for lang, squad in sets.items():
-        gold = _gold_locator(bot, squad)
+        gold = gold_locator(bot, squad)
         for item in squad.questions:
             q = {k: item[k] for k in ("title", "question", "answerable", "kind")}
             rows.append(_rank(bot, {**q, "lang": lang, "spans": gold(item)[0]}))
@@ -80,7 +79,7 @@ def _rank(bot: Any, q: dict[str, Any]) -> dict[str, Any]:
 
 def _hits(r: Any, spans: list[tuple[str, int, int]]) -> bool:
     m = r.hit.metadata
-    return any(d == m.get("doc_id") and m["start"] < e and s < m["end"] for d, s, e in spans)
+    return overlaps(str(m.get("doc_id")), m["start"], m["end"], spans)
 
 
 def rank_quality(rows: list[dict[str, Any]], w: dict[bool, np.ndarray]) -> tuple[float, float]:
