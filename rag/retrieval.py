@@ -217,8 +217,11 @@ def fuse(
     `components`), with `weights[True]` for a passage in the question's language and
     `weights[False]` for the others (`Settings.ranking_weights`). `Retriever.rank` sorts
     by it, and bench/fit_decisions.py fits the weights with it."""
-    chosen = np.where(same_language[:, None], weights[True], weights[False])
-    return np.asarray((parts * chosen).sum(axis=1), dtype=float)
+    w = np.where(same_language[:, None], weights[True], weights[False])
+    # USE and lexical evidence first, e5 after: the order the fitted model's scores were
+    # summed in, so that no rounded score (and no near-tie's order) moves by a last bit
+    first = w[:, 0] * parts[:, 0] + w[:, 3] * parts[:, 3]
+    return np.asarray(first + w[:, 1] * parts[:, 1] + w[:, 2] * parts[:, 2], dtype=float)
 
 
 def _drop_near_duplicates(scored: list[Scored]) -> list[Scored]:
