@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: run test setup setup-dev chat bench bench-quick screenshot lint clean
+.PHONY: run test setup setup-dev setup-bench chat bench bench-quick screenshot lint clean
 
 $(VENV)/.ok: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,14 @@ $(VENV)/.ok-dev: $(VENV)/.ok
 	bash scripts/install-chromium.sh
 	touch $@
 
+# What the benchmark scripts import besides Kaynak itself (the `bench` extra).
+$(VENV)/.ok-bench: $(VENV)/.ok
+	$(PIP) install -q -e '.[llm,mcp,bench]'
+	touch $@
+
 setup: $(VENV)/.ok
 setup-dev: $(VENV)/.ok-dev
+setup-bench: $(VENV)/.ok-bench
 
 run: setup
 	$(VENV)/bin/kaynak ui
@@ -34,13 +40,13 @@ test: lint
 
 # Every benchmark writes bench/results/NAME.json; bench/render.py rebuilds docs/benchmarks.md
 # from those files and bench/templates/. bench-quick (a few minutes): the bundled article only.
-bench-quick: setup-dev
+bench-quick: setup-bench
 	$(PY) bench/bench_baseline.py
 	$(PY) bench/render.py
 
 # Hours on 2 cores (the 100k-chunk scale run). fit_decisions refits rag/abstain.json on
 # xquad-dev and reports its out-of-fold numbers (review the diff before committing it).
-bench: setup-dev
+bench: setup-bench
 	$(PY) bench/bench_baseline.py
 	$(PY) bench/verifier.py
 	$(PY) bench/xquad.py

@@ -28,7 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, quiet_logs, row, write_result
 from xquad import DATA, build
 
-from rag.text import detect_language, language_code
+from rag.evaluate import gold_locator, overlaps
+from rag.retrieval import components, fuse, in_language
+from rag.text import detect_language
 
 FOLDS = 6
 # Candidate weights (USE, e5 alone, e5 in context, lexical), one set for passages in the
@@ -53,11 +55,9 @@ def _folds(groups: list[str]) -> list[np.ndarray]:
 
 def collect(bot: Any, sets: dict[str, Any]) -> list[dict[str, Any]]:
     """Per question: the candidates' components and whether each overlaps the gold answer."""
-    from rag.evaluate import _gold_locator
-
     rows = []
     for lang, squad in sets.items():
-        gold = _gold_locator(bot, squad)
+        gold = gold_locator(bot, squad)
         for item in squad.questions:
             q = {k: item[k] for k in ("title", "question", "answerable", "kind")}
             rows.append(_rank(bot, {**q, "lang": lang, "spans": gold(item)[0]}))
@@ -69,18 +69,14 @@ def _rank(bot: Any, q: dict[str, Any]) -> dict[str, Any]:
     them overlap the gold answer."""
     q["ranked"] = ranked = bot.retriever.rank(q["question"])
     q["hit"] = np.array([_hits(r, q["spans"]) for r in ranked], dtype=bool)
-    parts = [[r.dense, r.e5 or 0.0, r.e5_context or 0.0, r.lexical] for r in ranked]
-    q["parts"] = np.array(parts, dtype=float).reshape(-1, 4)  # (0, 4) when nothing is found
-    language = detect_language(q["question"])
-    q["same"] = np.array(
-        [language_code(r.hit.metadata.get("language")) == language for r in ranked], dtype=bool
-    )
+    q["parts"] = components(ranked)  # what the product's fusion weighs, (0, 4) for nothing
+    q["same"] = in_language(detect_language(q["question"]), ranked)
     return q
 
 
 def _hits(r: Any, spans: list[tuple[str, int, int]]) -> bool:
     m = r.hit.metadata
-    return any(d == m.get("doc_id") and m["start"] < e and s < m["end"] for d, s, e in spans)
+    return overlaps(str(m.get("doc_id")), m["start"], m["end"], spans)
 
 
 def rank_quality(rows: list[dict[str, Any]], w: dict[bool, np.ndarray]) -> tuple[float, float]:
@@ -88,7 +84,7 @@ def rank_quality(rows: list[dict[str, Any]], w: dict[bool, np.ndarray]) -> tuple
     ranks = []  # 0: no gold passage in the top 5
     for q in rows:
         if q["answerable"]:
-            scores = np.where(q["same"], q["parts"] @ w[True], q["parts"] @ w[False])
+            scores = fuse(q["parts"], q["same"], w)  # the product's ranking under `w`
             order = np.argsort(-scores, kind="stable")[:5] if q["hit"].any() else []
             ranks.append(next((i + 1 for i, j in enumerate(order) if q["hit"][j]), 0))
     reciprocal = [1 / r if r else 0.0 for r in ranks]

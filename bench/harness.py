@@ -9,14 +9,17 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from rag.config import OFFLINE_ENV  # noqa: E402
+
+_T = TypeVar("_T")
 
 BIN = Path(sys.executable).parent  # the venv's bin/: `kaynak`, `chroma`
 CHROMIUM = "/usr/bin/chromium"  # Debian's; `playwright install` is never needed
@@ -65,23 +68,36 @@ def run_kaynak(
     )
 
 
+def wait_until(predicate: Callable[[], _T], timeout: float, what: str, every: float = 0.1) -> _T:
+    """Call `predicate` until it returns something true, and return that; a TimeoutError
+    that names `what` if `timeout` seconds pass first. Tests wait on what they need to see,
+    never for a fixed time: a fast machine does not wait longer than it must, and a slow one
+    fails with the reason instead of asserting too early."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what}: not within {timeout:g} s")
+        time.sleep(every)
+
+
 def wait_for_http(
     url: str, timeout: float = 60.0, proc: subprocess.Popen[Any] | None = None
 ) -> None:
     """Return once `url` answers below 500; fail early if `proc` exits first."""
     import httpx
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
         try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
+            return httpx.get(url, timeout=2).status_code < 500
         except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    raise TimeoutError(f"{url} did not answer within {timeout} s")
+            return False
+
+    wait_until(answers, timeout, f"{url} answering", every=0.25)
 
 
 def stop(proc: subprocess.Popen[Any]) -> None:

@@ -86,7 +86,7 @@ def _raw(path: Path, lang: str) -> dict[str, Any]:
 
 def make_cases(limit: int | None) -> list[dict[str, Any]]:
     """Retrieve for every answerable question and write the four scripted answers."""
-    from rag.evaluate import _gold_locator, _overlaps
+    from rag.evaluate import gold_locator, overlaps
 
     rng = random.Random(10)
     raw = {"en": _raw(EN, "en"), "tr": _raw(TR, "tr")}
@@ -98,7 +98,7 @@ def make_cases(limit: int | None) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         bot, sets, _, _ = build(Path(tmp))
         for lang, squad in sets.items():
-            gold = _gold_locator(bot, squad)
+            gold = gold_locator(bot, squad)
             items = [q for q in squad.questions if q["answerable"]]
             if limit:
                 items = rng.sample(items, min(limit, len(items)))
@@ -108,7 +108,7 @@ def make_cases(limit: int | None) -> list[dict[str, Any]]:
                     continue
                 passages = bot.retrieve(item["question"], k=K)
                 spans, _ = gold(item)
-                hold = [_overlaps(p.doc_id, p.start, p.end, spans) for p in passages]
+                hold = [overlaps(p.doc_id, p.start, p.end, spans) for p in passages]
                 if not any(hold):
                     continue
                 kind, right = answer_kind(ans), hold.index(True)

@@ -101,10 +101,10 @@ def tutorial_scores(
 def _tutorial_hit(
     texts: dict[str, str], item: dict[str, Any], squad: Any, doc: Any, start: int
 ) -> bool:
-    from rag.evaluate import _safe_name
+    from rag.evaluate import article_stem
 
     stem = Path(doc.metadata["source"]).stem
-    if stem != _safe_name(item["title"]):
+    if stem != article_stem(item["title"]):
         return False
     text = texts[stem]
     para = squad.articles[item["title"]][item["paragraph"]]

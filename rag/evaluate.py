@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,6 +143,12 @@ def format_report(result: dict[str, Any]) -> str:
 # --- SQuAD-format data ---------------------------------------------------------------------
 
 
+# A span of an ingested document's text: (doc_id, start, end).
+Span = tuple[str, int, int]
+# A question of a SquadSet -> (its gold answer spans, its paragraph's span or None).
+GoldLocator = Callable[[dict[str, Any]], tuple[list[Span], Span | None]]
+
+
 @dataclass
 class SquadSet:
     """Articles to ingest and the questions about them, with gold answer spans."""
@@ -160,7 +166,7 @@ class SquadSet:
         folder.mkdir(parents=True, exist_ok=True)
         paths = {}
         for title in self.articles:
-            path = folder / f"{_safe_name(title)}.txt"
+            path = folder / f"{article_stem(title)}.txt"
             path.write_text(self.article_text(title), encoding="utf-8")
             paths[title] = path
         return paths
@@ -227,7 +233,7 @@ def load_squad(
 def evaluate_squad(bot: Any, squad: SquadSet, k: int = 5) -> dict[str, Any]:
     """Score `bot`, which has ingested `squad.write_corpus(...)`, on the questions of `squad`.
     Metrics as `evaluate`, plus paragraph recall@1 and abstentions by kind of question."""
-    gold = _gold_locator(bot, squad)
+    gold = gold_locator(bot, squad)
     rows: list[dict[str, Any]] = []
     for item in squad.questions:
         passages = bot.retrieve(item["question"], k=k)
@@ -236,10 +242,10 @@ def evaluate_squad(bot: Any, squad: SquadSet, k: int = 5) -> dict[str, Any]:
         latency = (time.perf_counter() - started) * 1000
         spans, paragraph = gold(item)
         rank = next(
-            (i for i, p in enumerate(passages, 1) if _overlaps(p.doc_id, p.start, p.end, spans)),
+            (i for i, p in enumerate(passages, 1) if overlaps(p.doc_id, p.start, p.end, spans)),
             None,
         )
-        hits = [_overlaps(c.doc_id, c.start, c.end, spans) for c in answer.citations]
+        hits = [overlaps(c.doc_id, c.start, c.end, spans) for c in answer.citations]
         valid = [c.quote == bot.source_text(c.doc_id)[c.start : c.end] for c in answer.citations]
         rows.append(
             {
@@ -252,7 +258,7 @@ def evaluate_squad(bot: Any, squad: SquadSet, k: int = 5) -> dict[str, Any]:
                 "rank": rank,
                 "paragraph_hit": bool(passages)
                 and paragraph is not None
-                and _overlaps(passages[0].doc_id, passages[0].start, passages[0].end, [paragraph]),
+                and overlaps(passages[0].doc_id, passages[0].start, passages[0].end, [paragraph]),
                 "abstained": answer.abstained,
                 "correct": (not answer.abstained and any(hits))
                 if item["answerable"]
@@ -281,15 +287,17 @@ def summarize_squad(rows: list[dict[str, Any]], k: int = 5) -> dict[str, Any]:
     return summary
 
 
-def _gold_locator(bot: Any, squad: SquadSet):  # type: ignore[no-untyped-def]
-    """item -> (gold answer spans, gold paragraph span), each as (doc_id, start, end) in the
-    ingested documents' text."""
+def gold_locator(bot: Any, squad: SquadSet) -> GoldLocator:
+    """Where the answers of `squad`'s questions lie in what `bot` ingested: a function from a
+    question to (its gold answer spans, its paragraph's span), both as `Span`s of the
+    ingested documents' text; ([], None) for an unanswerable question. `bot` (an Assistant)
+    must have ingested `squad.write_corpus(...)`."""
     by_name = {Path(r.path).stem: r.doc_id for r in bot.documents() if r.path}
     # (title, paragraph index) -> (doc_id, offsets in the ingested text of each non-space
     # character of the paragraph): loading may change whitespace, never the words
     where: dict[tuple[str, int], tuple[str, list[int]]] = {}
     for title, paragraphs in squad.articles.items():
-        doc_id = by_name.get(_safe_name(title))
+        doc_id = by_name.get(article_stem(title))
         if doc_id is None:
             raise ValueError(f"the article {title!r} is not in the index; ingest it first")
         text = bot.source_text(doc_id)
@@ -305,7 +313,7 @@ def _gold_locator(bot: Any, squad: SquadSet):  # type: ignore[no-untyped-def]
             )
             cursor = found.end()
 
-    def locate(item: dict[str, Any]):  # type: ignore[no-untyped-def]
+    def locate(item: dict[str, Any]) -> tuple[list[Span], Span | None]:
         found = where.get((item["title"], item["paragraph"]))
         if not item["answerable"] or found is None:
             return [], None
@@ -325,7 +333,8 @@ def _gold_locator(bot: Any, squad: SquadSet):  # type: ignore[no-untyped-def]
     return locate
 
 
-def _overlaps(doc_id: str, start: int, end: int, spans: Sequence[tuple[str, int, int]]) -> bool:
+def overlaps(doc_id: str, start: int, end: int, spans: Sequence[Span]) -> bool:
+    """Does [start, end) of document `doc_id` share a character with one of `spans`?"""
     return any(d == doc_id and start < e and s < end for d, s, e in spans)
 
 
@@ -338,7 +347,8 @@ def _answer_start(context: str, answer: dict[str, Any]) -> int | None:
     return min(found, key=lambda s: abs(s - start)) if found else None
 
 
-def _safe_name(title: str) -> str:
+def article_stem(title: str) -> str:
+    """The file name, without `.txt`, that `SquadSet.write_corpus` gives the article `title`."""
     return re.sub(r"[^\w.-]+", "_", title).strip("._") or "article"
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -166,12 +167,6 @@ class Retriever:
     ) -> list[Scored]:
         assert self.relevance is not None
         s = self.settings
-        language = detect_language(question)
-        weights = {
-            c: s.ranking_weights(language_code(h.metadata.get("language")) == language)
-            for c, h in hits.items()
-        }
-        partial = {c: weights[c][0] * dense[c] + weights[c][3] * lexical[c] for c in hits}
         # Chunks whose e5 vectors are not stored yet (just ingested): embed the few best now,
         # chosen by USE and lexical evidence alike in any language (a same-language passage
         # that shares no word with the question still has its USE similarity).
@@ -179,12 +174,16 @@ class Retriever:
         on_demand = set(sorted(hits, key=lambda c: -first[c])[: s.relevance_depth])
         e5 = self.relevance.scores(e5_query, list(hits.values()), on_demand)
         floor = min((v[0] for v in e5.values()), default=0.0)
-        scored = []
-        for c, h in hits.items():
-            alone, context = e5.get(c, (floor, floor))
-            score = partial[c] + weights[c][1] * alone + weights[c][2] * context
-            scored.append(Scored(h, dense[c], lexical[c], round(score, 6), alone, context))
-        return scored
+        unfused = [
+            Scored(h, dense[c], lexical[c], 0.0, *e5.get(c, (floor, floor)))
+            for c, h in hits.items()
+        ]
+        scores = fuse(
+            components(unfused),
+            in_language(detect_language(question), unfused),
+            {same: s.ranking_weights(same) for same in (True, False)},
+        )
+        return [replace(x, score=round(float(v), 6)) for x, v in zip(unfused, scores, strict=True)]
 
     def search(self, question: str, k: int) -> list[Scored]:
         return self.rank(question)[:k]
@@ -197,6 +196,33 @@ class Retriever:
     def assess(self, question: str, ranked: Sequence[Scored]) -> Decision:
         """Do the passages answer the question? (`ranked`: all of `rank`'s list.)"""
         return self.decider.decide(question, ranked, self.lexical())
+
+
+def components(candidates: Sequence[Scored]) -> np.ndarray:
+    """What `fuse` weighs, one row per candidate: USE similarity, e5 similarity of the
+    sentence alone and in context (0 when not computed), and lexical evidence."""
+    rows = [[c.dense, c.e5 or 0.0, c.e5_context or 0.0, c.lexical] for c in candidates]
+    return np.array(rows, dtype=float).reshape(-1, 4)
+
+
+def in_language(language: str, candidates: Sequence[Scored]) -> np.ndarray:
+    """For each candidate, whether its passage is in `language` (the question's)."""
+    codes = [language_code(c.hit.metadata.get("language")) for c in candidates]
+    return np.array([code == language for code in codes], dtype=bool)
+
+
+def fuse(
+    parts: np.ndarray, same_language: np.ndarray, weights: Mapping[bool, Sequence[float]]
+) -> np.ndarray:
+    """The ranking score of each candidate: the weighted sum of its `parts` (a row of
+    `components`), with `weights[True]` for a passage in the question's language and
+    `weights[False]` for the others (`Settings.ranking_weights`). `Retriever.rank` sorts
+    by it, and bench/fit_decisions.py fits the weights with it."""
+    w = np.where(same_language[:, None], weights[True], weights[False])
+    # USE and lexical evidence first, e5 after: the order the fitted model's scores were
+    # summed in, so that no rounded score (and no near-tie's order) moves by a last bit
+    first = w[:, 0] * parts[:, 0] + w[:, 3] * parts[:, 3]
+    return np.asarray(first + w[:, 1] * parts[:, 1] + w[:, 2] * parts[:, 2], dtype=float)
 
 
 def _drop_near_duplicates(scored: list[Scored]) -> list[Scored]:

@@ -7,6 +7,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,7 @@ from bench.harness import (
     start_chroma,
     stop,
     wait_for_http,
+    wait_until,
 )
 from rag.config import OFFLINE_ENV
 
@@ -37,6 +39,7 @@ __all__ = [
     "run_kaynak",
     "stop",
     "wait_for_http",
+    "wait_until",
 ]
 
 os.environ.update(OFFLINE_ENV)
@@ -46,6 +49,31 @@ for key in [k for k in os.environ if k.startswith("KAYNAK_")]:
 CORPUS = ROOT / "corpus"
 QUESTIONS = ROOT / "bench" / "questions.jsonl"
 LIBRARY = "Councillor Ingrid Thorsen opened the new library in Vardø on Monday."  # in no document
+
+
+def write_reports(
+    folder: Path, first: int, last: int, words: str = "harbour and the ferry"
+) -> None:
+    """Reports number `first` to `last` - 1 in `folder`, twelve sentences each about `words`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(first, last):
+        text = " ".join(f"Report {i} sentence {j} mentions the {words}." for j in range(12))
+        (folder / f"r{i:03d}.txt").write_text(text, encoding="utf-8")
+
+
+def expected_chunks(*sources: Path) -> set[str]:
+    """The ids of the chunks that ingesting `sources` (files or folders) stores."""
+    from rag.chunking import split_chunks
+    from rag.config import Settings
+    from rag.loaders import iter_sources, load_file
+
+    settings = Settings()
+    return {
+        c.chunk_id
+        for source in iter_sources(sources, settings)
+        if isinstance(source, str)
+        for c in split_chunks(load_file(Path(source), settings), settings.max_chunk_chars)
+    }
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag import Answer
+from rag import Answer, QuestionError
 from rag.evaluate import on_target
 
 ANSWERABLE = [
@@ -65,6 +65,14 @@ def test_stream_yields_text_then_the_final_answer(bot):
     final = events[-1]
     assert isinstance(final, Answer)
     assert "".join(events[:-1]) == final.text
+
+
+@pytest.mark.parametrize("k", [0, 101, 2.5, "3"])
+def test_a_bad_k_says_what_to_change(bot, k):
+    with pytest.raises(QuestionError, match="k must be a whole number from 1 to 100"):
+        bot.ask("What did Joly say?", k=k)
+    with pytest.raises(QuestionError, match="k must be"):
+        bot.retrieve("What did Joly say?", k=k)
 
 
 def test_answer_serialises_to_json(bot):

@@ -43,7 +43,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if self.behaviour == "hang":
-            time.sleep(30)
+            # no answer while the test runs: the client's own timeout must end the wait (had
+            # it not, the request would end after a minute and the test fail on the time)
+            self.server.done.wait(60)  # type: ignore[attr-defined]
             return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -71,11 +73,13 @@ def server(request) -> Iterator[str]:
     handler = type("Handler", (_Handler,), {"behaviour": request.param})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
+    httpd.done = threading.Event()  # type: ignore[attr-defined]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
     finally:
+        httpd.done.set()  # type: ignore[attr-defined]
         httpd.shutdown()
         httpd.server_close()
 

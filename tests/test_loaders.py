@@ -1,7 +1,6 @@
 import contextlib
 import os
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -156,7 +155,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self._send(200, "text/html; charset=utf-8", body)
         elif self.path == "/slow":
-            time.sleep(3)
+            # A server that does not answer while the test runs: the client must give up on
+            # its own (had it not, "late" would arrive after a minute and fail the test).
+            self.server.done.wait(60)  # type: ignore[attr-defined]
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 self._send(200, "text/plain", b"late")  # the client gave up, as it should
         elif self.path == "/huge":
@@ -189,8 +190,10 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def web():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.done = threading.Event()  # type: ignore[attr-defined]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.done.set()  # type: ignore[attr-defined]
     server.shutdown()
 
 

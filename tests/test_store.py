@@ -5,46 +5,6 @@ from rag import Assistant, StoreError
 from .conftest import CORPUS
 
 
-def _write(path, text):
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def test_ingest_is_idempotent_and_replaces_changed_sources(tmp_path):
-    src = tmp_path / "src"
-    src.mkdir()
-    a = _write(
-        src / "a.txt", "The river flooded the old town on Monday. Rescue teams arrived quickly."
-    )
-    _write(src / "b.txt", "The museum reopened after renovation. Visitors queued for hours.")
-    bot = Assistant(home=tmp_path / "home", progress=False)
-    first = bot.ingest([src])
-    assert len(first.added) == 2 and first.chunks == 4
-    again = bot.ingest([src])
-    assert len(again.unchanged) == 2 and again.chunks == 0 and not again.added
-    count = bot.store.count()
-
-    _write(a, "The river flooded the old town on Monday. Volunteers filled sandbags all night.")
-    changed = bot.ingest([src])
-    assert changed.updated == [str(a.resolve())] and len(changed.unchanged) == 1
-    texts = [t for _, t, _ in bot.store.iter_chunks()]
-    assert bot.store.count() == count and "Rescue teams arrived quickly." not in texts
-    assert "Volunteers filled sandbags all night." in texts
-    assert len(texts) == len(set(texts))
-
-
-def test_prune_removes_documents_whose_files_are_gone(tmp_path):
-    a = _write(tmp_path / "a.txt", "A first document about bridges and rivers.")
-    _write(tmp_path / "b.txt", "A second document about museums and art.")
-    bot = Assistant(home=tmp_path / "home", progress=False)
-    bot.ingest([tmp_path / "a.txt", tmp_path / "b.txt"])
-    a.unlink()
-    report = bot.ingest([tmp_path / "b.txt"], prune=True)
-    assert report.removed == [str(a.resolve())]
-    assert [d.title for d in bot.documents()] == ["B"]
-    assert all("bridges" not in t for _, t, _ in bot.store.iter_chunks())
-
-
 def test_index_persists_across_processes_and_rejects_another_model(tmp_path):
     home = tmp_path / "home"
     Assistant(home=home, progress=False).ingest([CORPUS])

@@ -12,7 +12,6 @@ import json
 import os
 import sqlite3
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from bench.harness import (
     run_kaynak,
     start_chroma,
     stop,
+    wait_until,
 )
 from tests.conftest import CORPUS
 
@@ -168,9 +168,14 @@ def test_a_chroma_server_that_dies_mid_ingest(tmp_path):
         documents = chromadb.HttpClient(host="127.0.0.1", port=port).get_collection(
             "kaynak__documents"
         )
-        deadline = time.monotonic() + 120
-        while documents.count() < 2 and time.monotonic() < deadline:  # a first batch is in
-            time.sleep(0.05)
+        # a first batch of notes is in (the corpus is the one document before it)
+        wait_until(
+            lambda: ingesting.poll() is not None or documents.count() >= 2,
+            120,
+            "the ingest storing its first notes",
+            every=0.05,
+        )
+        assert ingesting.poll() is None, "the ingest ended before the server died; add notes"
         server.kill()  # mid-ingest, as a crash would
         server.wait(timeout=30)
         out, err = ingesting.communicate(timeout=300)
