@@ -239,8 +239,12 @@ def machine_info() -> dict[str, Any]:
 
     packages = "kaynak chromadb langchain-core langchain-chroma sentence-transformers torch"
     git = ["git", "-C", str(ROOT)]
-    rev = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run([*git, "status", "--porcelain", "-uno"], capture_output=True, text=True)
+    rev = subprocess.run(
+        [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    )
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "-uno"], capture_output=True, text=True, check=False
+    )
     memory_kb = field("/proc/meminfo", "memtotal").split()[0]
     return {
         "cpu_model": field("/proc/cpuinfo", "model name"),

@@ -164,39 +164,8 @@ def main() -> int:
         report: dict[str, Any] = {"data": str(DATA), "folds": FOLDS}
 
         # 1. ranking weights, out-of-fold
-        fold_w = [fit_weights([rows[i] for i in _train(t, rows)]) for t in folds]
-        oof_rank = {}
-        for lang in sets:
-            r1s, mrrs, n = [], [], 0
-            for test, w in zip(folds, fold_w, strict=True):
-                part = [rows[i] for i in test if rows[i]["lang"] == lang]
-                count = sum(1 for r in part if r["answerable"])
-                if count:
-                    r1, mrr = rank_quality(part, w)
-                    r1s.append(r1 * count)
-                    mrrs.append(mrr * count)
-                    n += count
-            oof_rank[lang] = {"recall@1": sum(r1s) / n, "mrr@5": sum(mrrs) / n}
-        fitted = fit_weights(rows)
-        weights = weights_settings(fitted)
-        one = fit_weights(rows, one_set=True)[True]  # what the per-language sets bought
-        ablation = {
-            name: {True: np.array(v, dtype=float), False: np.array(v, dtype=float)}
-            for name, v in (
-                ("use", [1, 0, 0, 0]),
-                ("e5", [0, 1, 0, 0]),
-                ("e5+context", [0, 2, one[2], 0]),
-                ("e5+context+use", [one[0], 2, one[2], 0]),
-                ("e5+context+use+bm25", one),
-            )
-        }
-        ablation["weights by language"] = fitted
-        single = {
-            name: {lang: rank_quality([r for r in rows if r["lang"] == lang], w) for lang in sets}
-            for name, w in ablation.items()
-        }
-        report["ranking"] = {"weights": weights, "out_of_fold": oof_rank}
-        report["ranking"]["in_sample_ablation"] = single
+        weights, report["ranking"] = _fit_ranking(rows, sets, folds)
+        oof_rank = report["ranking"]["out_of_fold"]
         print(json.dumps(report["ranking"], indent=1), flush=True)
 
         # 2. the abstain model, on the ranking those weights give
@@ -248,6 +217,45 @@ def main() -> int:
         Path(args.out).write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.out}")
     return 0
+
+
+def _fit_ranking(
+    rows: list[dict[str, Any]], sets: Any, folds: list[np.ndarray]
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """The ranking weights fitted on all rows, and their report: out-of-fold quality, and an
+    in-sample ablation of the signals."""
+    fold_w = [fit_weights([rows[i] for i in _train(t, rows)]) for t in folds]
+    oof_rank = {}
+    for lang in sets:
+        r1s, mrrs, n = [], [], 0
+        for test, w in zip(folds, fold_w, strict=True):
+            part = [rows[i] for i in test if rows[i]["lang"] == lang]
+            count = sum(1 for r in part if r["answerable"])
+            if count:
+                r1, mrr = rank_quality(part, w)
+                r1s.append(r1 * count)
+                mrrs.append(mrr * count)
+                n += count
+        oof_rank[lang] = {"recall@1": sum(r1s) / n, "mrr@5": sum(mrrs) / n}
+    fitted = fit_weights(rows)
+    weights = weights_settings(fitted)
+    one = fit_weights(rows, one_set=True)[True]  # what the per-language sets bought
+    ablation = {
+        name: {True: np.array(v, dtype=float), False: np.array(v, dtype=float)}
+        for name, v in (
+            ("use", [1, 0, 0, 0]),
+            ("e5", [0, 1, 0, 0]),
+            ("e5+context", [0, 2, one[2], 0]),
+            ("e5+context+use", [one[0], 2, one[2], 0]),
+            ("e5+context+use+bm25", one),
+        )
+    }
+    ablation["weights by language"] = fitted
+    single = {
+        name: {lang: rank_quality([r for r in rows if r["lang"] == lang], w) for lang in sets}
+        for name, w in ablation.items()
+    }
+    return weights, {"weights": weights, "out_of_fold": oof_rank, "in_sample_ablation": single}
 
 
 def _train(test: np.ndarray, rows: list[dict[str, Any]]) -> np.ndarray:

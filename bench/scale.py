@@ -66,7 +66,11 @@ def measure_restart(corpus: Path, tmp: str | None) -> dict[str, Any]:
             return {"error": done.stderr[-2000:]}
         chunks = json.loads(done.stdout)["chunks"]
         first = subprocess.run(
-            [sys.executable, "-c", _RESTART, str(home)], env=env, capture_output=True, text=True
+            [sys.executable, "-c", _RESTART, str(home)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if first.returncode != 0:
             return {"error": first.stderr[-2000:]}

@@ -183,11 +183,7 @@ def load_squad(
     Questions about a held-out paragraph or article are unanswerable ("on-topic" and
     "off-topic")."""
     data = _read_json(contexts)["data"]
-    asked: dict[str, str] = {}
-    if questions is not None:
-        for article in _read_json(questions)["data"]:
-            for para in article["paragraphs"]:
-                asked.update({qa["id"]: qa["question"] for qa in para["qas"]})
+    asked = _questions_by_id(questions) if questions is not None else {}
     holdout = set(holdout_titles)
     unknown = holdout - {a["title"] for a in data}
     if unknown:
@@ -206,13 +202,7 @@ def load_squad(
             for qa in para["qas"]:
                 if questions is not None and qa["id"] not in asked:
                     continue
-                spans = []
-                for ans in qa.get("answers", []):
-                    start = _answer_start(para["context"], ans)
-                    if start is None:
-                        continue
-                    begin = len(normalize(para["context"][:start])) - offset
-                    spans.append((begin, begin + len(normalize(ans["text"]))))
+                spans = _answer_spans(para["context"], qa.get("answers", []), offset)
                 squad.questions.append(
                     {
                         "id": qa["id"],
@@ -228,6 +218,29 @@ def load_squad(
         if kept:
             squad.articles[title] = kept
     return squad
+
+
+def _questions_by_id(questions: str | Path) -> dict[str, str]:
+    """Each question of a SQuAD-format file, by its id."""
+    asked: dict[str, str] = {}
+    for article in _read_json(questions)["data"]:
+        for para in article["paragraphs"]:
+            asked.update({qa["id"]: qa["question"] for qa in para["qas"]})
+    return asked
+
+
+def _answer_spans(
+    context: str, answers: list[dict[str, Any]], offset: int
+) -> list[tuple[int, int]]:
+    """Where the answers lie in the normalised paragraph (those that can be found)."""
+    spans = []
+    for ans in answers:
+        start = _answer_start(context, ans)
+        if start is None:
+            continue
+        begin = len(normalize(context[:start])) - offset
+        spans.append((begin, begin + len(normalize(ans["text"]))))
+    return spans
 
 
 def evaluate_squad(bot: Any, squad: SquadSet, k: int = 5) -> dict[str, Any]:

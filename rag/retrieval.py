@@ -32,6 +32,10 @@ from rag.store import Store
 from rag.text import detect_language, language_code, stems
 from rag.types import Hit, Passage, Scored
 
+# A candidate whose stems overlap an earlier one's this much (Jaccard) repeats it: a copy of
+# the same sentence in another document, or a paragraph quoted again.
+NEAR_DUPLICATE = 0.9
+
 
 class QuestionError(ValueError):
     """A question Kaynak cannot use as it is; the message says what to change."""
@@ -230,7 +234,7 @@ def _drop_near_duplicates(scored: list[Scored]) -> list[Scored]:
     seen: list[set[str]] = []
     for item in scored:
         words = set(stems(item.hit.text))
-        if any(_jaccard(words, other) > 0.9 for other in seen):
+        if any(_jaccard(words, other) > NEAR_DUPLICATE for other in seen):
             continue
         kept.append(item)
         seen.append(words)

@@ -25,7 +25,7 @@ ARTICLE = "canada-japan-intelligence-talks.tr"
 
 def _run(*args: str | Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        [str(a) for a in args], capture_output=True, text=True, timeout=600, **kwargs
+        [str(a) for a in args], capture_output=True, text=True, timeout=600, check=False, **kwargs
     )  # type: ignore[call-overload]
     assert done.returncode == 0, f"{args}\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
     return done
