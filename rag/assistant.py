@@ -1,4 +1,4 @@
-"""`Assistant`: the facade that wires the stages together."""
+"""`Assistant`: the facade, and the only place that builds the stages and wires them together."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from rag import answering, manifest
+from rag.abstain import Decider
 from rag.chat import History, standalone_question
 from rag.config import MAX_K, Settings, package_path
 from rag.embeddings import load_embeddings
 from rag.ingest import ProgressFn, ingest
-from rag.relevance import Backfill, BackfillProgress
+from rag.relevance import Backfill, BackfillProgress, Relevance
 from rag.retrieval import (
     KaynakRetriever,
     QuestionError,
@@ -56,7 +57,14 @@ class Assistant:
             self.settings = settings.replace(**overrides)
         self.embeddings = load_embeddings(self.settings.embeddings, self.settings.threads)
         self.store = Store(self.settings, self.embeddings.model_id)
-        self.retriever = Retriever(self.store, self.embeddings, self.settings)
+        settings = self.settings
+        relevance = (
+            Relevance(settings.relevance_model, self.store, settings.threads)
+            if settings.relevance_model
+            else None
+        )
+        decider = Decider(self.store, self.embeddings, settings)
+        self.retriever = Retriever(self.store, self.embeddings, settings, relevance, decider)
         self.llm = llm if llm is not None else answering.make_llm(self.settings)
         self.background = Backfill(self.retriever.relevance)
         self._write_lock = threading.Lock()

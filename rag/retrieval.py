@@ -62,19 +62,26 @@ def check_question(question: object, settings: Settings) -> str:
 
 
 class Retriever:
-    def __init__(self, store: Store, embeddings: KaynakEmbeddings, settings: Settings) -> None:
+    """Ranks the store's chunks for a question, keeps the lexical index in step with the
+    store, and asks `decider` whether the best ones answer it. `relevance` is the
+    question-passage model, or None to rank by USE and lexical evidence alone."""
+
+    def __init__(
+        self,
+        store: Store,
+        embeddings: KaynakEmbeddings,
+        settings: Settings,
+        relevance: Relevance | None,
+        decider: Decider,
+    ) -> None:
         self.store = store
         self.embeddings = embeddings
         self.settings = settings
         self._lexical: LexicalIndex | None = None
         self._lock = threading.Lock()
         self._checked = time.monotonic()
-        self.relevance = (
-            Relevance(settings.relevance_model, store, settings.threads)
-            if settings.relevance_model
-            else None
-        )
-        self.decider = Decider(store, embeddings, settings)
+        self.relevance = relevance
+        self.decider = decider
 
     # --- the lexical index follows the store ---------------------------------------------
 

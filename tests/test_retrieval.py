@@ -58,7 +58,10 @@ def test_langchain_retriever_interface(bot):
 def _scores(bot, question: str, **weights: float) -> dict[str, float]:
     from rag.retrieval import Retriever
 
-    retriever = Retriever(bot.store, bot.settings.replace(**weights))
+    settings = bot.settings.replace(**weights)
+    retriever = Retriever(
+        bot.store, bot.embeddings, settings, bot.retriever.relevance, bot.retriever.decider
+    )
     return {s.hit.chunk_id: s.score for s in retriever.rank(question)}
 
 
