@@ -203,8 +203,8 @@ def decide(ev: Evidence, check: Check) -> tuple[list[int], str]:
 
 def prepare(passages: Sequence[Passage], embeddings: KaynakEmbeddings) -> None:
     """Embed ahead what the check compares a model's sentences with: each passage's sentences,
-    words and two-word runs (remembered in `embeddings.SHORT_TEXTS`). `Assistant` calls it
-    while the model writes, so that checking the answer then embeds little more than the
+    words and two-word runs (remembered in `embeddings.SHORT_TEXTS`). `answering.generative`
+    runs it while the model writes, so that checking the answer then embeds little more than the
     model's sentences."""
     for passage, code in zip(passages, _languages(passages), strict=True):
         # a passage at a time: the model is free for other questions in between

@@ -184,16 +184,16 @@ def _drop_index(args: argparse.Namespace) -> None:
         manifest.forget_all(settings.home)
 
 
-def _print(args: argparse.Namespace, record: Any, text: str) -> None:
-    """`record` as JSON with --json, else `text`."""
-    print(json.dumps(record, ensure_ascii=False, indent=2) if args.json else text)
+def _print(args: argparse.Namespace, record: Any, text: Callable[[], str]) -> None:
+    """`record` as JSON with --json, else `text()` (made only when it is printed)."""
+    print(json.dumps(record, ensure_ascii=False, indent=2) if args.json else text())
 
 
 def _ingest(bot: Assistant, args: argparse.Namespace) -> int:
     report = bot.ingest(
         args.sources, prune=args.prune, wait=args.wait, on_wait=say_waiting, background=False
     )
-    _print(args, report.to_dict(), report.summary())
+    _print(args, report.to_dict(), report.summary)
     if not args.vectors_later:
         complete_background(bot, quiet=args.json)
     changed = report.added or report.updated or report.unchanged or report.removed
@@ -203,8 +203,9 @@ def _ingest(bot: Assistant, args: argparse.Namespace) -> int:
 def _docs(bot: Assistant, args: argparse.Namespace) -> int:
     docs = bot.documents()
     if args.json:
-        _print(args, [d.__dict__ for d in docs], "")
-    for d in docs if not args.json else []:
+        print(json.dumps([d.__dict__ for d in docs], ensure_ascii=False, indent=2))
+        return 0
+    for d in docs:
         print(f"{d.doc_id}  {d.chunks:5d} chunks  {d.title}  ({d.url or d.path})")
     return 0
 
@@ -221,13 +222,13 @@ def _eval(bot: Assistant, args: argparse.Namespace) -> int:
     from rag.evaluate import evaluate, format_report
 
     result = evaluate(bot, args.questions)
-    _print(args, result, format_report(result))
+    _print(args, result, lambda: format_report(result))
     return 0
 
 
 def _ask(bot: Assistant, args: argparse.Namespace) -> int:
     answer = bot.ask(args.question, k=args.k)
-    _print(args, answer.to_dict(), format_answer(answer))
+    _print(args, answer.to_dict(), lambda: format_answer(answer))
     return 0
 
 

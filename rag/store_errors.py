@@ -2,8 +2,8 @@
 
 Every storage fault becomes one `StoreError` whose message names the place, says what
 happened and what to do; the CLI, the page, the MCP server and the Python API all show that
-message instead of a traceback. Only this module and `rag/store.py` read Chroma's and SQLite's
-error texts.
+message instead of a traceback. Only this module and `rag/store_chroma.py` read Chroma's and
+SQLite's error texts.
 """
 
 from __future__ import annotations

@@ -67,7 +67,9 @@ def build_app(bot: Assistant) -> gr.Blocks:
         page = layout(bot)
         wire_chat(app, page, Chat(bot))
         wire_sources(page, Sources(bot))
-        gr.Timer(BACKGROUND_EVERY).tick(lambda: render_background(bot), None, page.background)
+        gr.Timer(BACKGROUND_EVERY).tick(
+            lambda: render_background(bot), None, page.background, api_visibility="private"
+        )
     blocks: gr.Blocks = app
     return blocks
 
