@@ -16,13 +16,12 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-from rag.embeddings import KaynakEmbeddings, load_embeddings
+from rag.embeddings import KaynakEmbeddings, VectorCache, load_embeddings
 from rag.store import Store
 from rag.store_sync import write_lock
 from rag.types import Hit
@@ -42,22 +41,19 @@ class Relevance:
     def __init__(self, spec: str, store: Store, threads: int = 2, cache_size: int = 50_000) -> None:
         self.model: KaynakEmbeddings = load_embeddings(spec, threads)
         self.store = store
-        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._computed: OrderedDict[str, np.ndarray] = OrderedDict()  # on demand, not stored
-        self._size = cache_size
-        self._lock = threading.Lock()
+        self._queries = VectorCache(cache_size)
+        self._computed = VectorCache(cache_size)  # (alone, in context), on demand, not stored
         self._backfill_lock = threading.Lock()
 
     # --- questions -------------------------------------------------------------------------
 
     def query(self, question: str) -> np.ndarray:
-        with self._lock:
-            if question in self._queries:
-                self._queries.move_to_end(question)
-                return self._queries[question]
+        model = self.model.model_id
+        known = self._queries.get(model, [question])
+        if question in known:
+            return known[question]
         vec = np.asarray(self.model.embed_query(question), dtype=np.float32)
-        with self._lock:
-            self._remember(self._queries, question, vec)
+        self._queries.put(model, {question: vec})
         return vec
 
     def search(self, query: np.ndarray, n: int) -> list[str]:
@@ -77,19 +73,21 @@ class Relevance:
             if h.chunk_id in on_demand
             and (h.chunk_id not in stored[ALONE] or h.chunk_id not in stored[CONTEXT])
         ]
-        with self._lock:
-            todo = [h for h in missing if h.chunk_id not in self._computed]
+        model = self.model.model_id
+        known = self._computed.get(model, [h.chunk_id for h in missing])
+        todo = [h for h in missing if h.chunk_id not in known]
         if todo:
             previous = self.store.previous_texts(todo)
             texts = [h.text for h in todo]
             texts += [f"{previous[h.chunk_id]} {h.text}".strip() for h in todo]
             vectors = self.model.embed_documents(texts)
-            with self._lock:
-                for i, h in enumerate(todo):
-                    pair = np.asarray([vectors[i], vectors[len(todo) + i]], dtype=np.float32)
-                    self._remember(self._computed, h.chunk_id, pair)
-        with self._lock:
-            computed = {h.chunk_id: self._computed.get(h.chunk_id) for h in missing}
+            fresh = {
+                h.chunk_id: np.asarray([vectors[i], vectors[len(todo) + i]], dtype=np.float32)
+                for i, h in enumerate(todo)
+            }
+            self._computed.put(model, fresh)
+            known.update(fresh)
+        computed = {h.chunk_id: known.get(h.chunk_id) for h in missing}
         out: dict[str, tuple[float, float]] = {}
         for cid in ids:
             both = computed.get(cid)
@@ -102,11 +100,6 @@ class Relevance:
     def _stored(self, side: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
         got = self.store.side(side, self.model.model_id).vectors(ids)
         return {i: np.asarray(v, dtype=np.float32) for i, v in got.items()}
-
-    def _remember(self, cache: OrderedDict[str, np.ndarray], key: str, value: np.ndarray) -> None:
-        cache[key] = value
-        while len(cache) > self._size:
-            cache.popitem(last=False)
 
     # --- vectors of the stored chunks ------------------------------------------------------
 
