@@ -10,18 +10,18 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 
 $(VENV)/.ok: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q -e '.[llm,mcp]'
+	$(PIP) install -q -e '.[llm,mcp,lexicon]'
 	touch $@
 
 # llama-cpp-python (for the real-LLM tests) compiles from source once; pip caches the wheel.
 $(VENV)/.ok-dev: $(VENV)/.ok
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -q -e '.[llm,mcp,llamacpp,dev]'
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -q -e '.[llm,mcp,lexicon,llamacpp,dev]'
 	bash scripts/install-chromium.sh
 	touch $@
 
 # What the benchmark scripts import besides Kaynak itself (the `bench` extra).
 $(VENV)/.ok-bench: $(VENV)/.ok
-	$(PIP) install -q -e '.[llm,mcp,bench]'
+	$(PIP) install -q -e '.[llm,mcp,lexicon,bench]'
 	touch $@
 
 setup: $(VENV)/.ok

@@ -11,7 +11,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from rag import answering, manifest
+from rag import answering, lexicon, manifest
 from rag.abstain import Decider
 from rag.chat import History, standalone_question
 from rag.config import MAX_K, Settings, package_path
@@ -58,6 +58,9 @@ class Assistant:
         self.embeddings = load_embeddings(self.settings.embeddings, self.settings.threads)
         self.store = Store(self.settings, self.embeddings.model_id)
         settings = self.settings
+        # the Turkish-English lexicon, when installed and not turned off (None: spelling and
+        # the multilingual model alone)
+        self.lexicon = lexicon.load(settings.home) if settings.lexicon else None
         relevance = (
             Relevance(settings.relevance_model, self.store, settings.threads)
             if settings.relevance_model

@@ -78,6 +78,10 @@ class Settings:
     weight_e5_same: float = 2.0
     weight_e5_context_same: float = 3.0
     weight_lexical_same: float = 1.5
+    # Match English and Turkish words through the Turkish-English lexicon (rag/lexicon.py)
+    # when its optional package is installed (`kaynak[lexicon]`, GPL-3.0); off: never, and
+    # Kaynak decides exactly as without the package.
+    lexicon: bool = True
     # Candidates without stored e5 vectors (just ingested) embedded on demand per question
     # (two e5 passes each, 20-35 passages/s): the best few by USE and lexical evidence.
     relevance_depth: int = 5

@@ -12,8 +12,12 @@ citation check ask them here.
   passage, Steelers for Stephen).
 - What spelling misses may be a translation (India / Hindistan). A `Translations` source says
   how well a word or name translates to words of the other text: today the multilingual
-  model's similarity (`ByMeaning`); a dictionary can be another source. Each caller compares
-  that similarity with its own fitted number (see rag/config.py).
+  model's similarity (`ByMeaning`). Each caller compares that similarity with its own fitted
+  number (see rag/config.py).
+- Content words across languages go through the Turkish-English lexicon (rag/lexicon.py,
+  optional): `Words` says which of a text's content words another text holds, by spelling
+  or by a dictionary translation, and how much of the text's content that is (`coverage`).
+  Without the lexicon only spelling counts.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ import functools
 import itertools
 import re
 import threading
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import snowballstemmer
@@ -31,7 +36,10 @@ from langchain_core.embeddings import Embeddings
 from rapidfuzz import fuzz
 
 from rag.embeddings import SHORT_TEXTS, VectorCache
-from rag.text import names_and_numbers, stems_of, tokens
+from rag.text import fold, names_and_numbers, stems_of, tokens
+
+if TYPE_CHECKING:
+    from rag.lexicon import Lexicon
 
 # --- numbers ---------------------------------------------------------------------------------
 
@@ -242,6 +250,112 @@ def name_matches(
         best = translations.best(names, list(dict.fromkeys(targets)))
         found.update({m: float(b) for m, b in zip(names, best, strict=True)})
     return found
+
+
+# --- content words, by spelling or through the lexicon ---------------------------------------
+
+# Words that carry no content of their own in a question or a claim (folded): they are
+# neither looked for nor counted.
+FUNCTION_WORDS = frozenset(
+    """a an the of to in on at by for from with about into over under after before during
+    between through against among and or but nor not no yes is are was were be been being am
+    do does did done have has had having will would shall should can could may might must
+    what which who whom whose when where why how that this these those there here it its
+    he she they them their his her him we us our you your i me my one ones as than then so
+    such also only very more most much many some any all each every other another same own
+    if whether while because although though since until up down out off again further
+    once both either neither too just ever even yet still say said says tell told according
+    called named name known kind type part
+    ne neyi neye neden nedir kim kimi kime kimin kimdir hangi hangisi nerede nereye nereden
+    nasil niye nicin kac kaci ve veya ile ya da de ki mi mu bu su o bunu sunu onu bunun
+    onun bunlar onlar icin gibi kadar daha en cok az her bir iki olan olarak oldu olur
+    olmus olmak etmek yapmak var yok ise ama fakat ancak sonra once ayrica gore""".split()  # noqa: SIM905 (a word list reads best as words)
+)
+
+
+def content_words(text: str) -> list[str]:
+    """The folded content words of `text`, once each, in order (names and numbers too)."""
+    return list(dict.fromkeys(w for w in tokens(text) if w not in FUNCTION_WORDS))
+
+
+@dataclass(frozen=True)
+class Found:
+    """Which content words of one text another text holds (`Words.found`)."""
+
+    words: tuple[str, ...]  # the content words looked for
+    found: tuple[str, ...]  # those held, by spelling or translation
+    weights: tuple[float, ...]  # each looked-for word's weight (its idf)
+    matched: frozenset[str]  # the folded words of the other text that held them
+
+    @property
+    def coverage(self) -> float:
+        """The weighted share of the content words held (1.0 when there are none)."""
+        total = sum(self.weights)
+        if not total:
+            return 1.0
+        held = set(self.found)
+        return (
+            sum(w for word, w in zip(self.words, self.weights, strict=True) if word in held) / total
+        )
+
+
+class Words:
+    """Whether the content words of one text are in another: spelled alike (the same word,
+    or the same five-letter stem: Japonya / Japonca) or, between English and Turkish, one of
+    the lexicon's translations (intelligence / istihbaratın). `weight` gives a word its
+    weight (the lexical index's idf: a rare word counts more than a common one)."""
+
+    def __init__(
+        self,
+        lexicon: Lexicon | None,
+        weight: Callable[[str, tuple[str, ...]], float] | None = None,
+    ) -> None:
+        self.lexicon = lexicon
+        self.weight = weight
+
+    def translations(self, word: str, language: str, other: str) -> tuple[str, ...]:
+        """What folded `word` of `language` translates to in `other` (none within a
+        language, or without the lexicon)."""
+        if self.lexicon is None or language == other or {language, other} != {"en", "tr"}:
+            return ()
+        return self.lexicon.translations(word, language)
+
+    def found(self, text: str, language: str, other: str, other_language: str) -> Found:
+        """Which content words of `text` (in `language`) `other` (in `other_language`) holds."""
+        words = content_words(text)
+        other_words = tokens(other)
+        held = set(other_words)
+        stems = set(stems_of(other_words, _PREFIX))
+        crossing = self.lexicon is not None and language != other_language
+        lemmas: dict[str, list[str]] = {}
+        if crossing:
+            assert self.lexicon is not None
+            for w in other_words:
+                lemma = self.lexicon.lemma(w, other_language)
+                if lemma:
+                    lemmas.setdefault(lemma, []).append(w)
+        found: list[str] = []
+        weights: list[float] = []
+        matched: set[str] = set()
+        for word in words:
+            targets = self.translations(word, language, other_language) if crossing else ()
+            weights.append(self.weight(word, targets) if self.weight else 1.0)
+            if has_word(word, held, stems):
+                found.append(word)
+                matched.update(w for w in held if w == word or w[:_PREFIX] == word[:_PREFIX])
+                continue
+            hits = [w for t in targets for w in lemmas.get(t, ())]
+            if hits:
+                found.append(word)
+                matched.update(hits)
+        return Found(tuple(words), tuple(found), tuple(weights), frozenset(matched))
+
+    def unknown(self, word: str, language: str) -> bool:
+        """Whether folded `word` is no word of `language` the lexicon knows (a name, or a
+        word it lacks); False without the lexicon, which cannot tell."""
+        if self.lexicon is None or language not in {"en", "tr"}:
+            return False
+        return self.lexicon.lemma(fold(word), language) is None
 
 
 # --- the words of a text to match against ----------------------------------------------------

@@ -1,0 +1,283 @@
+"""A Turkish-English lexicon for matching words across the two languages (optional).
+
+It is built from KeNet, the Turkish WordNet, whose synsets link to English WordNet 3.1
+synsets (`<ILR>ENG31-...<TYPE>SYNONYM`); the data ships in the `nlptoolkit-wordnet` package
+(GPL-3.0, installed by the `kaynak[lexicon]` extra). Without that package `load` returns None
+and Kaynak matches words by spelling and by the multilingual model alone, as it did before.
+
+Words are compared as lemmas, folded as the lexical index folds them (rag/text.py). A Turkish
+word's lemma is the longest lemma of the lexicon it begins with (Turkish adds suffixes:
+istihbaratın -> istihbarat, başlattı -> başlat); a verb's lemma drops its infinitive ending
+(başlatmak -> başlat). An English word's lemma comes from WordNet's list of irregular forms
+(said -> say, children -> child) or by dropping a regular ending when what is left is a
+lemma of the lexicon (talks -> talk, sharing -> share). The table keeps, for each lemma, the
+lemmas of the other language it translates to, most linked first, and no more than
+`MAX_SENSES`: a word with more translations than that ("say" has dozens of verbs) is too
+general to count as evidence, and is treated as a word the lexicon does not know.
+
+The table is parsed from 75 MB of XML once (about ten seconds) and kept under KAYNAK_HOME as
+a compact JSON file that loads in a fraction of a second; `load` builds it when it is missing
+or made by another version, so a question never waits for the XML.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import logging
+import os
+import threading
+import xml.etree.ElementTree as ET
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.text import fold
+
+log = logging.getLogger(__name__)
+
+PACKAGE = "WordNet"  # the import name of nlptoolkit-wordnet
+# Bump when the table's layout or the way keys are made changes: a table built by another
+# version is then rebuilt, never read with the wrong keys.
+TABLE_FORMAT = 1
+MIN_LEMMA = 3  # letters: a shorter Turkish lemma must be the whole word (su, ev)
+# Translations kept per lemma; a lemma with more is too general to be evidence. Fitted on
+# XQuAD dev by bench/lexicon_probe.py (choosing the answer's sentence, folds by article).
+MAX_SENSES = 32
+# Turkish light verbs: in "yardım etmek" (to help) the meaning is in the noun.
+_LIGHT_VERBS = frozenset({"etmek", "olmak", "yapmak", "eylemek", "kilmak", "edilmek", "olunmak"})
+_INFINITIVE = ("mak", "mek")
+# Regular English endings, and what replaces them: talks -> talk, sharing -> share
+_ENDINGS = (
+    ("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"),
+    ("er", ""), ("est", ""), ("ly", ""),
+)  # fmt: skip
+
+
+def data_folder() -> Path | None:
+    """Where the installed nlptoolkit-wordnet keeps its XML, or None when it is not
+    installed (the package is found without being imported)."""
+    try:
+        spec = importlib.util.find_spec(PACKAGE)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data"
+    return folder if (folder / "turkish_wordnet.xml").is_file() else None
+
+
+def _package_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("nlptoolkit-wordnet")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Lemmas of one language -> lemmas of the other, most linked first (folded)."""
+
+    to_turkish: dict[str, tuple[str, ...]]  # English lemma -> Turkish lemmas
+    to_english: dict[str, tuple[str, ...]]  # Turkish lemma -> English lemmas
+    irregular: dict[str, str]  # English irregular form -> lemma (said -> say)
+    turkish_words: dict[str, str]  # Turkish lemma -> the word as the lexicon writes it
+
+    @classmethod
+    def from_table(cls, table: dict[str, Any]) -> Lexicon:
+        """The lexicon of a table `build_table` made."""
+        return cls(
+            to_turkish={k: tuple(v) for k, v in table["to_turkish"].items()},
+            to_english={k: tuple(v) for k, v in table["to_english"].items()},
+            irregular=dict(table["irregular"]),
+            turkish_words=dict(table["turkish_words"]),
+        )
+
+    def lemma(self, word: str, language: str) -> str | None:
+        """The lemma of folded `word` of `language` ("en" or "tr"), or None if the lexicon
+        does not know it."""
+        if language == "en":
+            return self._english_lemma(word)
+        for end in range(len(word), MIN_LEMMA - 1, -1):
+            if word[:end] in self.to_english:
+                return word[:end]
+        return word if word in self.to_english else None
+
+    def _english_lemma(self, word: str) -> str | None:
+        if word in self.irregular:
+            return self.irregular[word]
+        if word in self.to_turkish:
+            return word
+        for ending, instead in _ENDINGS:
+            if word.endswith(ending) and len(word) - len(ending) >= MIN_LEMMA:
+                base = word[: -len(ending)] + instead
+                if base in self.to_turkish:
+                    return base
+        return None
+
+    def translations(self, word: str, language: str) -> tuple[str, ...]:
+        """The lemmas of the other language that folded `word` of `language` translates to
+        (none for a word the lexicon does not know, or one too general to count)."""
+        lemma = self.lemma(word, language)
+        if lemma is None:
+            return ()
+        table = self.to_turkish if language == "en" else self.to_english
+        return table.get(lemma, ())
+
+    def lemmas(self, words: Iterable[str], language: str) -> set[str]:
+        """The lemmas of folded `words` of `language` that the lexicon knows."""
+        found = (self.lemma(w, language) for w in words)
+        return {lemma for lemma in found if lemma}
+
+    def gloss(self, word: str) -> tuple[str, tuple[str, ...]] | None:
+        """(Turkish lemma as written, its English lemmas) for a Turkish word, or None."""
+        lemma = self.lemma(fold(word), "tr")
+        if lemma is None:
+            return None
+        return self.turkish_words.get(lemma, lemma), self.to_english.get(lemma, ())
+
+
+def turkish_lemma(lemma: str) -> str:
+    """A folded Turkish lemma without its infinitive ending (başlatmak -> baslat)."""
+    if lemma.endswith(_INFINITIVE) and len(lemma) > len("mak") + 1:
+        return lemma[: -len("mak")]
+    return lemma
+
+
+# --- building the table ----------------------------------------------------------------------
+
+
+def _synsets(path: Path) -> Iterator[ET.Element]:
+    for _, element in ET.iterparse(path, events=("end",)):
+        if element.tag == "SYNSET":
+            yield element
+            element.clear()
+
+
+def _literals(synset: ET.Element) -> list[str]:
+    synonym = synset.find("SYNONYM")
+    if synonym is None:
+        return []
+    return [(lit.text or "").strip() for lit in synonym.findall("LITERAL") if lit.text]
+
+
+def build_table(folder: Path, max_senses: int = MAX_SENSES) -> dict[str, Any]:
+    """Parse the package's XML into the table `Lexicon` reads (a few seconds)."""
+    irregular = {}
+    for _, element in ET.iterparse(folder / "english_exception.xml", events=("end",)):
+        if element.tag == "word" and element.get("name") and element.get("root"):
+            irregular[fold(element.get("name", ""))] = fold(element.get("root", ""))
+    links: dict[str, list[str]] = defaultdict(list)  # English synset id -> Turkish literals
+    for synset in _synsets(folder / "turkish_wordnet.xml"):
+        targets = [
+            (ilr.text or "").strip()
+            for ilr in synset.findall("ILR")
+            if ilr.findtext("TYPE") == "SYNONYM" and (ilr.text or "").startswith("ENG31-")
+        ]
+        if targets:
+            literals = _literals(synset)
+            for target in targets:
+                links[target].extend(literals)
+    pairs: list[tuple[str, str]] = []  # (English lemma, Turkish word), one word each
+    for synset in _synsets(folder / "english_wordnet_version_31.xml"):
+        turkish = links.get(synset.findtext("ID") or "")
+        if not turkish:
+            continue
+        english = [fold(w) for w in _literals(synset) if " " not in w.strip()]
+        for tr in turkish:
+            words = [w for w in tr.lower().split() if w.isalpha()]
+            content = [w for w in words if fold(w) not in _LIGHT_VERBS] or words
+            pairs.extend((en, w) for en in english if en.isalpha() for w in content)
+    return _table(pairs, irregular, max_senses)
+
+
+def _table(
+    pairs: Iterable[tuple[str, str]], irregular: dict[str, str], max_senses: int
+) -> dict[str, Any]:
+    to_turkish: dict[str, Counter[str]] = defaultdict(Counter)
+    to_english: dict[str, Counter[str]] = defaultdict(Counter)
+    written: dict[str, Counter[str]] = defaultdict(Counter)  # Turkish lemma -> as written
+    for en, word in pairs:
+        tr = turkish_lemma(fold(word))
+        to_turkish[en][tr] += 1
+        to_english[tr][en] += 1
+        written[tr][word] += 1
+
+    def ranked(table: dict[str, Counter[str]]) -> dict[str, list[str]]:
+        """Translations by how often they are linked; none for a lemma too general to count
+        (it stays in the table: it is still a word the lexicon knows)."""
+        return {
+            k: [t for t, _ in c.most_common()] if len(c) <= max_senses else []
+            for k, c in table.items()
+        }
+
+    return {
+        "format": TABLE_FORMAT,
+        "to_turkish": ranked(to_turkish),
+        "to_english": ranked(to_english),
+        "irregular": irregular,
+        "turkish_words": {k: c.most_common(1)[0][0] for k, c in written.items()},
+    }
+
+
+# --- the cached table ------------------------------------------------------------------------
+
+_LOADED: dict[Path, Lexicon] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+def table_path(home: Path) -> Path:
+    return home / "lexicon" / f"kenet-{_package_version()}-v{TABLE_FORMAT}.json.gz"
+
+
+def load(home: Path) -> Lexicon | None:
+    """The lexicon, from its table under `home` (built there first if missing), or None
+    when nlptoolkit-wordnet is not installed. Loaded once per process."""
+    folder = data_folder()
+    if folder is None:
+        return None
+    path = table_path(home)
+    with _LOAD_LOCK:
+        if path in _LOADED:
+            return _LOADED[path]
+        table = _read(path)
+        if table is None:
+            log.info("building the Turkish-English lexicon from KeNet (once) into %s", path)
+            table = build_table(folder)
+            _write(path, table)
+        lexicon = Lexicon.from_table(table)
+        _LOADED[path] = lexicon
+        return lexicon
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            table = json.load(f)
+    except (OSError, ValueError, EOFError):  # missing, half-written or damaged: rebuild
+        return None
+    return table if isinstance(table, dict) and table.get("format") == TABLE_FORMAT else None
+
+
+def _write(path: Path, table: dict[str, Any]) -> None:
+    """Write beside, then rename into place: another process never reads half a table."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=3) as f:
+            json.dump(table, f, ensure_ascii=False, separators=(",", ":"))
+        tmp.replace(path)
+    except OSError as exc:  # a read-only home: this process keeps the table in memory
+        log.warning("cannot save the lexicon table (%s)", exc)
+        tmp.unlink(missing_ok=True)
+
+
+def forget() -> None:
+    """Forget the loaded tables (the next `load` reads its file again)."""
+    with _LOAD_LOCK:
+        _LOADED.clear()
