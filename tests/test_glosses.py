@@ -68,13 +68,13 @@ def test_matched_words_are_marked_and_turkish_words_glossed_in_the_answer_and_it
     for html in (chat, card):
         # by translation (intelligence / İstihbarat, matched folded) and by spelling (Joly)
         assert (
-            '<mark class="hit"><span class="gloss" tabindex="0" '
+            '<mark class="hit"><span class="gloss" tabindex="-1" '
             'title="istihbarat: intelligence, news, tidings">İstihbarat</span></mark>'
         ) in html
         assert '<mark class="hit">Joly</mark>' in html
         # a word the question does not ask about: glossed, not marked
-        assert '<span class="gloss" tabindex="0" title="bakan: minister">Bakan</span>' in html
-        assert '<mark class="hit"><span class="gloss" tabindex="0" title="bakan' not in html
+        assert '<span class="gloss" tabindex="-1" title="bakan: minister">Bakan</span>' in html
+        assert '<mark class="hit"><span class="gloss" tabindex="-1" title="bakan' not in html
         assert 'title="ve: ' not in html  # function words carry no gloss
         assert "Tokyo’da" in html  # no gloss for a suffix, nor for a name the lexicon lacks
         assert "Highlighted: words that match your question." in html
@@ -105,7 +105,7 @@ def test_source_text_and_lexicon_text_cannot_become_markup():
         assert spans == [
             {
                 "class": "gloss",
-                "tabindex": "0",
+                "tabindex": "-1",
                 "title": '<script>alert(2)</script>: x" onmouseover="alert(1)',
             }
         ]

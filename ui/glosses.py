@@ -2,12 +2,13 @@
 words that match the question are highlighted, and a Turkish word shows its lemma and a few
 of its English lemmas when hovered or tapped (from the Turkish-English lexicon, rag/lexicon.py).
 
-Neither is a translation, and the page says so beside them (`NOTE`). Words match as
+Neither is a translation, and the page says so beside them (`Glosses.note`). Words match as
 `rag.matching.Words` says (by spelling, or through the lexicon's translations); without the
 lexicon only spelling counts and no word has a gloss.
 
 Every piece of source text is escaped here; the only markup is the page's own `<mark>` and
-`<span>` with a `title` (the gloss) and `tabindex` (so that a tap shows it too).
+`<span>` with a `title` (the gloss) and `tabindex="-1"` (a tap or click focuses it and so shows
+the gloss, and the words stay out of the keyboard's tab order).
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ class Glosses:
             shown = escape(word)
             if title:
                 shown = (
-                    f'<span class="gloss" tabindex="0" title="{html.escape(title, quote=True)}">'
+                    f'<span class="gloss" tabindex="-1" title="{html.escape(title, quote=True)}">'
                     f"{shown}</span>"
                 )
             if hit:
