@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+import pytest
+
 from rag.lexicon import Lexicon
 from rag.types import Answer, Citation
 from ui.glosses import Aid, Glosses
@@ -16,11 +18,18 @@ LEXICON = Lexicon(
     to_english={
         "istihbarat": ("intelligence", "news", "tidings", "word"),
         "bakan": ("minister",),
+        "kan": ("blood",),
         "paylas": ("share",),
         "ve": ("steering",),  # a function word: never glossed
     },
     irregular={},
-    turkish_words={"istihbarat": "istihbarat", "bakan": "bakan", "paylas": "paylaş", "ve": "ve"},
+    turkish_words={
+        "istihbarat": "istihbarat",
+        "bakan": "bakan",
+        "kan": "kan",
+        "paylas": "paylaş",
+        "ve": "ve",
+    },
 )
 QUOTE = "Bakan Joly, “İstihbarat paylaşımı ve Tokyo’da işbirliği” dedi."
 QUESTION = "What did Joly say about intelligence?"
@@ -147,12 +156,17 @@ def test_an_answer_that_does_not_hold_its_quote_gets_help_in_the_card_only():
     assert '<mark class="hit">Joly</mark>' in render_sources(told, None, _aid())
 
 
-def test_a_word_cut_off_at_an_excerpt_end_has_no_gloss():
+@pytest.mark.parametrize("cut", [True, False])
+def test_a_word_cut_off_at_an_excerpt_end_has_no_gloss(cut: bool) -> None:
+    """A card shows CONTEXT_CHARS of its source on each side of the quote. Cut there,
+    "bakanlar" (ministers) would show as "kanlar" (bloods) and "bakanlık" as "bakan"."""
     quote = "İstihbarat paylaşımı başladı."
-    # "bakanlık" straddles the end of the text shown after the quote: only "bakan" is shown,
-    # which would read as "minister" (and so would "bakanlar" cut at the start)
-    before = "x " * CONTEXT_CHARS + "bakanlar ve "
-    text = before + quote + " " + "y" * (CONTEXT_CHARS - 7) + " bakanlık ve "
+    first, last = ("kanlar", "bakan") if cut else ("bakanlar", "bakanlık")
+    n = CONTEXT_CHARS
+    shown_before = first + " " + "y" * (n - len(first) - 2) + " "  # n characters
+    shown_after = " " + "y" * (n - len(last) - 2) + " " + last  # n characters
+    before = ("zzba" if cut else "zz ") + shown_before
+    text = before + quote + shown_after + ("lık ve" if cut else " ve")
     start = len(before)
     answer = Answer(
         question=QUESTION,
@@ -164,6 +178,10 @@ def test_a_word_cut_off_at_an_excerpt_end_has_no_gloss():
         language="en",
     )  # fmt: skip
     html = render_sources(answer, {"d1": text}.__getitem__, _aid())
-    assert "…" in html and html.count("…") == 2  # both ends cut
-    assert 'bakan: minister">bakanlar' in html  # whole, inside the excerpt: glossed
-    assert " bakan…" in html and 'minister">bakan<' not in html
+    assert html.count("…") == 2  # an excerpt on both sides
+    if cut:
+        assert "…kanlar y" in html and " bakan…" in html
+        assert 'title="kan: ' not in html and 'title="bakan: ' not in html
+    else:
+        assert '…<span class="gloss" tabindex="-1" title="bakan: minister">bakanlar</span>' in html
+        assert 'title="bakan: minister">bakanlık</span>…' in html

@@ -125,6 +125,7 @@ def _card(
 ) -> str:
     context = html.escape(c.quote)
     before = after = ""
+    cut = (False, False)  # whether the text shown before / after cuts a word in two
     if source_text is not None:
         try:
             text = source_text(c.doc_id)
@@ -133,14 +134,16 @@ def _card(
         if text[c.start : c.end] == c.quote:  # not when the source changed since the answer
             before = text[max(0, c.start - CONTEXT_CHARS) : c.start]
             after = text[c.end : c.end + CONTEXT_CHARS]
+            first, last = c.start - CONTEXT_CHARS, c.end + CONTEXT_CHARS
+            cut = (first > 0 and text[first - 1].isalnum(), text[last : last + 1].isalnum())
     lead = "…" if before and c.start > CONTEXT_CHARS else ""
     tail = "…" if after else ""
     shown_before, shown_after = html.escape(before), html.escape(after)
     if reading is not None:  # words cut off at the excerpt's ends have no gloss
         glosses, matched = reading
-        shown_before = glosses.render(before, cut=(bool(lead), False))
+        shown_before = glosses.render(before, cut=(cut[0], False))
         context = glosses.render(c.quote, matched)
-        shown_after = glosses.render(after, cut=(False, bool(tail)))
+        shown_after = glosses.render(after, cut=(False, cut[1]))
     passage = f"{lead}{shown_before}<mark>{context}</mark>{shown_after}{tail}"
     meta = " · ".join(html.escape(x) for x in (c.publisher, c.published) if x)
     link = ""
