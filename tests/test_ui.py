@@ -11,6 +11,7 @@ Regenerate the README screenshot: make screenshot
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from bench.harness import (
     stop,
 )
 from rag import Assistant
+from rag.lexicon import data_folder
 from tests.test_conversations import parse_export
 from ui.handlers import safe_upload_name
 
@@ -49,12 +51,17 @@ QUESTION = "#question textarea"
 BOT_MESSAGES = '#chat [data-testid="bot"]'
 USER_MESSAGES = '#chat [data-testid="user"]'
 CARDS = "#sources .card"
+CITED = "#sources .card .passage > mark"  # a card's cited span (matched words are marks in it)
 FILE_INPUT = '#upload input[type="file"]'
 PICKER_OPTIONS = "#conversations label"
 
 needs_chromium = pytest.mark.skipif(
     not IN_CI and (sync_playwright is None or not Path(CHROMIUM).exists()),
     reason=f"the browser tests need {CHROMIUM} and playwright (`make test` installs both)",
+)
+needs_lexicon = pytest.mark.skipif(
+    not IN_CI and data_folder() is None,
+    reason="the glosses need the lexicon's package (`make test` installs the extra 'lexicon')",
 )
 
 
@@ -194,7 +201,7 @@ def chat_state(page) -> tuple[list[str], list[str], list[str]]:  # type: ignore[
     return (
         page.locator(USER_MESSAGES).all_inner_texts(),
         page.locator(BOT_MESSAGES).all_inner_texts(),
-        page.locator("#sources .card mark").all_inner_texts(),
+        page.locator(CITED).all_inner_texts(),
     )
 
 
@@ -236,9 +243,9 @@ def test_answer_cites_sources_and_highlights_span(page, tmp_path, request) -> No
     hrefs = answer.locator("a.cite").evaluate_all("els => els.map(e => e.getAttribute('href'))")
     for href in hrefs:
         expect(page.locator(f"#sources {href}.card")).to_have_count(1)
-    marks = page.locator("#sources .card mark").all_inner_texts()
+    marks = page.locator(CITED).all_inner_texts()
     assert any("Joly" in m for m in marks), marks
-    expect(page.locator("#sources #src-1 mark")).to_be_visible()
+    expect(page.locator("#sources #src-1 .passage > mark")).to_be_visible()
 
     shot = tmp_path / "screenshot.png"
     page.screenshot(path=str(shot), full_page=True)
@@ -252,6 +259,63 @@ def test_answer_cites_sources_and_highlights_span(page, tmp_path, request) -> No
     page.wait_for_function("location.hash === '#src-1'")
     expect(page.locator("#sources #src-1")).to_be_in_viewport()
     assert len(page.context.pages) == 1
+
+
+@pytest.mark.slow
+@needs_chromium
+@needs_lexicon
+def test_an_english_reader_sees_the_turkish_quote_highlighted_and_glossed(  # type: ignore[no-untyped-def]
+    browser, ui_url, tmp_path
+) -> None:
+    # a touch screen: a tap, not a hover, must show a word's gloss
+    context = browser.new_context(viewport=VIEWPORT, has_touch=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(ui_url, wait_until="load")
+        submit(page, "What did Joly say about intelligence sharing?")
+        wait_for_cards(page)
+        answer, sources = last_bot_message(page), page.locator("#sources")
+        expect(answer.locator("a.cite").first).to_be_visible()
+
+        def word(where, selector: str, text: str):  # type: ignore[no-untyped-def]
+            return where.locator(selector).filter(has_text=re.compile(f"^{text}$"))
+
+        # In the answer's quote and in its card: the words that match the question are
+        # highlighted, by translation (intelligence: İstihbarat) and by spelling (Joly) ...
+        for where in (answer, sources):
+            expect(word(where, "mark.hit", "İstihbarat")).not_to_have_count(0)
+            expect(word(where, "mark.hit", "Joly")).not_to_have_count(0)
+            expect(word(where, "mark.hit", "Bakanı")).to_have_count(0)  # not asked about
+            # ... and a Turkish word carries its lemma and English lemmas; names and
+            # function words carry none
+            expect(word(where, ".gloss", "Bakanı").first).to_have_attribute(
+                "title", re.compile(r"^bakan: .*\bminister\b")
+            )
+            expect(word(where, ".gloss", "İstihbarat").first).to_have_attribute(
+                "title", re.compile(r"^istihbarat: .*\bintelligence\b")
+            )
+            expect(word(where, ".gloss", "Joly")).to_have_count(0)
+            expect(word(where, ".gloss", "ve")).to_have_count(0)
+            expect(where).to_contain_text("Highlighted: words that match your question.")
+            expect(where).to_contain_text("not a translation")
+
+        # A tap shows the gloss (a touch screen has no hover).
+        tapped = word(answer, ".gloss", "Bakanı").first
+        tapped.tap()
+        page.wait_for_function("document.activeElement?.classList.contains('gloss')")
+        bubble = page.evaluate("getComputedStyle(document.activeElement, '::after').content")
+        assert "minister" in bubble and bubble.startswith('"bakan:'), bubble
+        page.screenshot(path=str(tmp_path / "glosses.png"), full_page=True)
+
+        # The conversation is kept, and exported, as plain text.
+        expect(page.locator("#export")).to_be_enabled()
+        with page.expect_download() as download:
+            page.locator("#export").click()
+        markdown = Path(download.value.path()).read_text(encoding="utf-8")
+        assert "İstihbarat" in markdown and "<mark" not in markdown and "gloss" not in markdown
+    finally:
+        context.close()
 
 
 @pytest.mark.slow

@@ -27,6 +27,13 @@ CSS = """
 #sources .passage {font-size: 0.92em; line-height: 1.45;}
 #sources mark {background: #fde68a; color: #111; padding: 0 2px; border-radius: 3px;}
 #sources .empty {color: var(--body-text-color-subdued);}
+mark.hit, #sources mark mark.hit {background: #bfdbfe; color: #111; padding: 0 1px;
+  border-radius: 3px; font-weight: 600;}
+.gloss {position: relative; cursor: help;}
+.gloss:hover, .gloss:focus {text-decoration: underline dotted; outline: none;}
+.gloss:focus::after {content: attr(title); position: absolute; left: 0; top: 1.5em; z-index: 20;
+  width: max-content; max-width: 18em; white-space: normal; padding: 3px 7px; border-radius: 5px;
+  background: #1f2937; color: #f9fafb; font-size: 0.85em; font-weight: 400; line-height: 1.3;}
 a.cite {text-decoration: none; font-weight: 600;}
 .note {color: var(--body-text-color-subdued); font-size: 0.9em;}
 """

@@ -16,7 +16,10 @@ import gradio as gr
 
 from rag import Answer, Assistant, QuestionError, StoreError
 from rag.store_errors import storage_faults
+from rag.text import detect_language
+from rag.types import Citation
 from ui import conversations
+from ui.glosses import Aid, Glosses
 from ui.render import (
     render_answer,
     render_conversation,
@@ -47,16 +50,35 @@ class Chat:
 
     def __init__(self, bot: Assistant) -> None:
         self.bot = bot
+        self.glosses = Glosses(bot.lexicon)  # reading help for Turkish quotes (ui/glosses.py)
         # Markdown exports, handed to Gradio (which copies them to its cache); gone at exit
         self.exports = tempfile.TemporaryDirectory(prefix="kaynak-exports-")
+
+    def aid(self) -> Aid:
+        """Reading help for the answers about to be shown. A passage's language is its
+        document's (the documents are read once, when a citation first asks), or the quote's
+        own when the document is gone or the index cannot say."""
+        known: dict[str, str] | None = None
+
+        def language(c: Citation) -> str:
+            nonlocal known
+            if known is None:
+                try:
+                    known = {d.doc_id: d.language for d in self.bot.documents()}
+                except StoreError:
+                    known = {}
+            return known.get(c.doc_id) or detect_language(c.quote)
+
+        return Aid(self.glosses, language)
 
     def respond(
         self, message: str, records: Records, k_value: float, who: str
     ) -> Iterator[tuple[Any, ...]]:
         """(chat, records, sources panel, question box), as the answer streams in."""
         past = [Answer.from_record(r) for r in records or []]
+        aid = self.aid()
         # earlier answers' markers lose their links: the panel will show the new cards
-        messages = [m for a in past for m in render_turn(a, latest=False)]
+        messages = [m for a in past for m in render_turn(a, latest=False, aid=aid)]
         message = message or ""
         messages.append({"role": "user", "content": message})
         messages.append({"role": "assistant", "content": "…"})
@@ -80,9 +102,9 @@ class Chat:
             yield messages, records, gr.update(), ""
             return
         assert answer is not None
-        messages[-2:] = render_turn(answer)
+        messages[-2:] = render_turn(answer, aid=aid)
         records = [*(records or []), answer.to_record()]
-        yield messages, records, render_sources(answer, self.bot.source_text), ""
+        yield messages, records, render_sources(answer, self.bot.source_text, aid), ""
 
     def view(self, store: conversations.Store) -> tuple[Any, ...]:
         """The page for the store's current conversation: chat, its answers, the latest
@@ -96,10 +118,11 @@ class Chat:
             folder.mkdir(exist_ok=True)
             file = folder / conversations.export_name(conversation)
             file.write_text(conversations.to_markdown(conversation), encoding="utf-8")
+        aid = self.aid()
         return (
-            render_conversation(past),
+            render_conversation(past, aid),
             [a.to_record() for a in past],
-            render_sources(past[-1] if past else None, self.bot.source_text),
+            render_sources(past[-1] if past else None, self.bot.source_text, aid),
             gr.update(choices=conversations.choices(store), value=store["current"]),
             gr.update(value=str(file) if file else None, interactive=file is not None),
         )
