@@ -7,8 +7,10 @@ Each pair's claim cites its passage ([1], the only source) and goes through
 bench/verifier_xquad.py; these pairs are the second check, never fitted on), and through
 version 1 of the check (`Check.first()`, the check of commit BEFORE: the baseline).
 "Positive" means kept. Precision: of the kept claims, how many are supported; recall: of the
-supported claims, how many are kept. Latency: verifying an answer of four sentences against
-five passages.
+supported claims, how many are kept. With the Turkish-English lexicon installed
+(rag/lexicon.py) the pairs are checked with it too (Settings.support_words applies), against
+the same check without it. Latency: verifying an answer of four sentences against five
+passages (as `Assistant` checks, with the lexicon when it is loaded).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ RUNS = 30  # timed runs of each latency row
 
 
 def main() -> None:
+    from rag import lexicon
     from rag.citations import Check, verify
     from rag.config import Settings
     from rag.embeddings import load_embeddings
@@ -40,19 +43,27 @@ def main() -> None:
     settings = Settings()
     emb = load_embeddings(settings.embeddings)
     check, first = Check.from_settings(settings), Check.first()
+    lex = lexicon.load(settings.home) if settings.lexicon else None
 
     def passage(text: str) -> Passage:
         return Passage("d", "t", "", "", text, 0, len(text), 1.0)
 
-    def kept(p: dict, now: bool) -> bool:
+    def kept(p: dict, when: str) -> bool:
         claim, sources = p["claim"].rstrip(".") + " [1].", [passage(p["passage"])]
-        out = verify(claim, sources, emb, check=check if now else first, contexts=[p["passage"]])
+        out = verify(
+            claim,
+            sources,
+            emb,
+            check=first if when == "before" else check,
+            contexts=[p["passage"]],
+            lexicon=lex if when == "lexicon" else None,
+        )
         return bool(out.citations)
 
     truth = [bool(p["supported"]) for p in pairs]
     scores, wrongly = {}, {}
-    for when in ("now", "before"):
-        got = [kept(p, when == "now") for p in pairs]
+    for when in ("now", "before", "lexicon") if lex else ("now", "before"):
+        got = [kept(p, when) for p in pairs]
         tp = sum(k and t for k, t in zip(got, truth, strict=True))
         scores[when] = (round(tp / max(sum(got), 1), 3), round(tp / max(sum(truth), 1), 3))
         wrongly[when] = Counter(
@@ -74,7 +85,7 @@ def main() -> None:
             forget()
         if prepared:  # as `Assistant` does while the model writes
             prepare(sources, emb)
-        return timed_ms(lambda: verify(answer, sources, emb, check=check))[0]
+        return timed_ms(lambda: verify(answer, sources, emb, check=check, lexicon=lex))[0]
 
     def prepare_ms() -> float:
         forget()
@@ -89,11 +100,17 @@ def main() -> None:
         "preparing (while the model writes)": percentiles([prepare_ms() for _ in range(RUNS)]),
     }
     pairs_group = f"{len(pairs)} hand-written pairs ({sum(truth)} supported)"
+    lexicon_group = f"{pairs_group}, with the lexicon (baseline: without it)"
     write_result(
         "verifier",
         [
             row("precision", scores["now"][0], scores["before"][0], group=pairs_group),
             row("recall", scores["now"][1], scores["before"][1], group=pairs_group),
+            *(
+                row(name, scores["lexicon"][i], scores["now"][i], group=lexicon_group)
+                for i, name in enumerate(("precision", "recall"))
+                if lex
+            ),
             *(
                 row(f"{q}, {name} (ms)", lat[q], group="verifying a 4-sentence answer, 5 passages")
                 for name, lat in latency.items()
@@ -107,6 +124,8 @@ def main() -> None:
             "kinds": {k.replace("-", "_"): n for k, n in Counter(p["kind"] for p in pairs).items()},
             "model": emb.model_id,
             "check": asdict(check),
+            "lexicon": lex is not None,
+            "scores": {w: {"precision": p, "recall": r} for w, (p, r) in scores.items()},
             "before": {"commit": BEFORE, "threshold": first.support, "check": asdict(first)},
             "wrongly_kept": {w: [f"{k}: {n}" for k, n in c.items()] for w, c in wrongly.items()},
             "runs": RUNS,

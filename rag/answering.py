@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -18,6 +18,9 @@ from rag.config import ConfigError, Settings
 from rag.embeddings import KaynakEmbeddings
 from rag.markers import citation_for, neutralise_markers
 from rag.types import Answer, Citation, DroppedSentence, Passage
+
+if TYPE_CHECKING:
+    from rag.lexicon import Lexicon
 
 log = logging.getLogger(__name__)
 
@@ -135,11 +138,13 @@ def extractive(base: Answer, settings: Settings) -> Iterator[str | Answer]:
 @dataclass(frozen=True)
 class ModelCheck:
     """What checking a model's answer needs: the embeddings the citation check compares
-    with, the settings, and the text around a passage in its source (for names)."""
+    with, the settings, the text around a passage in its source (for names), and the
+    Turkish-English lexicon when it is loaded (None: the check reads no dictionary)."""
 
     embeddings: KaynakEmbeddings
     settings: Settings
     context: Callable[[Passage], str]
+    lexicon: Lexicon | None = None
 
     def prepare(self, passages: list[Passage]) -> None:
         try:
@@ -185,6 +190,7 @@ def generative(llm: BaseChatModel, base: Answer, check: ModelCheck) -> Iterator[
             language=base.language,
             contexts=[check.context(p) for p in base.passages],
             check=Check.from_settings(check.settings),
+            lexicon=check.lexicon,
         )
         if checked.citations:
             yield replace(

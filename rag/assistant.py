@@ -214,7 +214,9 @@ class Assistant:
         elif llm is None:
             yield from answering.extractive(base, self.settings)
         else:
-            check = answering.ModelCheck(self.embeddings, self.settings, self.passage_context)
+            check = answering.ModelCheck(
+                self.embeddings, self.settings, self.passage_context, self.lexicon
+            )
             yield from answering.generative(llm, base, check)
 
     def passage_context(self, passage: Passage) -> str:

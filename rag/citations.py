@@ -6,7 +6,11 @@ words each of its phrases finds a match (rag/alignment.py: a translation; a swap
 finds none), whose text holds its numbers and its names (rag/matching.py: spelled alike, or a
 translation of a word or two there), where leaving out none of its phrases makes it agree
 better, and which no other retrieved passage beats clearly (then the sentence moves there if
-that passage passes, or goes). The numbers are fitted on XQuAD by bench/verifier_xquad.py
+that passage passes, or goes). With the Turkish-English lexicon (rag/lexicon.py, optional)
+a claim in one of the two languages citing a passage in the other must also have enough of
+its content words found around the passage, spelled alike or through a dictionary
+translation (`matching.Words`); without the lexicon that rule is not applied and the check
+decides as before. The numbers are fitted on XQuAD by bench/verifier_xquad.py
 (docs/benchmarks.md, section 4b). `Check.version` 1 is the first, simpler check, kept as the
 benchmarks' baseline.
 """
@@ -15,7 +19,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,13 +29,25 @@ from rag.chunking import split_sentences
 from rag.config import Settings
 from rag.embeddings import SHORT_TEXTS, KaynakEmbeddings, unit_vectors
 from rag.markers import parse_markers, renumber, strip_markers
-from rag.matching import ByMeaning, name_matches, unmentioned, unstated_numbers, word_runs
+from rag.matching import (
+    ByMeaning,
+    Words,
+    name_matches,
+    unmentioned,
+    unstated_numbers,
+    word_runs,
+)
 from rag.text import detect_language, language_code, names_and_numbers
 from rag.types import Citation, DroppedSentence, Passage
+
+if TYPE_CHECKING:
+    from rag.lexicon import Lexicon
 
 _WORD_CHAR_RE = re.compile(r"\w")
 _SPACES_RE = re.compile(r"\s{2,}")
 _CLOSEST = 0.02  # the least room to 1 a claim's agreement gain is divided by (see `gather`)
+_LEXICON_LANGUAGES = frozenset({"en", "tr"})  # the languages the lexicon translates between
+_SHOWN_WORDS = 3  # the most missing words a reason names
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,9 @@ class Check:
     # the least similarity of a name not spelled alike around the passage with a word or two of
     # the passage or a name around it (a translated name finds its translation)
     names: float = 0.55
+    # with the lexicon, across English and Turkish: the least share of the claim's content
+    # words found around the passage (spelled alike or translated; `matching.Words`)
+    words: float = 0.3
     version: int = 2
 
     @classmethod
@@ -76,6 +96,7 @@ class Check:
             align=s.support_align,
             align_same=s.support_align_same,
             names=s.support_names,
+            words=s.support_words,
         )
 
     @classmethod
@@ -102,10 +123,27 @@ class Evidence:
     align: list[float]  # see `alignment` (-inf: not computed, for passages it need not judge)
     unaligned: list[str]  # the phrase that aligns worst
     same: list[bool]  # the passage is in the claim's language
+    # the share of the claim's content words found around the passage through the lexicon,
+    # and the words not found; None where it is not judged (no lexicon, a passage in the
+    # claim's language or in one the lexicon does not translate, a passage not judged)
+    coverage: list[float | None] | None = None
+    uncovered: list[tuple[str, ...]] | None = None
 
     def score(self, n: int, check: Check) -> float:
         """Agreement with passage n (1-based) raised or lowered by how well its phrases align."""
         return self.agree[n - 1] + check.weight * self.align[n - 1]
+
+    def words_missing(self, n: int, check: Check) -> str:
+        """Why too few of the claim's content words are found around passage n (1-based)
+        through the lexicon, or "" (enough are, or it was not judged)."""
+        coverage = self.coverage[n - 1] if self.coverage is not None else None
+        if coverage is None or coverage >= check.words:
+            return ""
+        words = self.uncovered[n - 1] if self.uncovered is not None else ()
+        return (
+            f"{', '.join(words[:_SHOWN_WORDS])} not found in the cited source "
+            f"(words found {coverage:.2f} < {check.words:.2f})"
+        )
 
 
 def verify(
@@ -115,12 +153,15 @@ def verify(
     language: str = "en",
     contexts: Sequence[str] | None = None,
     check: Check | None = None,
+    lexicon: Lexicon | None = None,
 ) -> Verified:
     """Keep the sentences of `answer` that their citations support; renumber the markers.
 
     A sentence is kept when a passage it cites agrees with it (similarity of the claim to the
     passage's best sentence), every content phrase of the claim is found there (its most
-    specific part: the fact it asserts), and its names and numbers appear there. A sentence
+    specific part: the fact it asserts), and its names and numbers appear there; with
+    `lexicon`, enough of its content words are found around a passage in the other language
+    (spelled alike or translated; None: not judged, as before the lexicon). A sentence
     that another retrieved passage supports clearly better than the cited one has a wrong
     citation: it is moved to that passage when the passage passes every check, else dropped.
 
@@ -151,7 +192,9 @@ def verify(
     if check.version == 1:
         verdicts = first_check(claims, marks, passages, embeddings, contexts, check)
     else:
-        evidence = gather(claims, marks, passages, embeddings, contexts, language=language)
+        evidence = gather(
+            claims, marks, passages, embeddings, contexts, language=language, lexicon=lexicon
+        )
         verdicts = [decide(ev, check) for ev in evidence]
     kept: list[tuple[str, list[int]]] = []
     for (sentence, _), claim, (sources, reason) in zip(pending, claims, verdicts, strict=True):
@@ -182,7 +225,7 @@ def decide(ev: Evidence, check: Check) -> tuple[list[int], str]:
             )
         if ev.gain[n - 1] > check.phrase:
             return f"“{ev.weakest[n - 1]}” is not in the cited source"
-        return ""
+        return ev.words_missing(n, check)
 
     best = max(range(1, len(ev.agree) + 1), key=lambda n: ev.agree[n - 1])
     top = max(ev.agree[n - 1] for n in ev.cited)
@@ -225,15 +268,19 @@ def gather(
     passages: Sequence[Passage],
     embeddings: KaynakEmbeddings,
     contexts: Sequence[str] | None = None,
+    *,
     max_phrases: int = 3,
     language: str = "en",
+    lexicon: Lexicon | None = None,
 ) -> list[Evidence]:
     """Compare each claim with every passage, in one batch of embeddings.
 
     Agreement is the claim's similarity to the passage's best sentence. The claim's most
     specific part is probed by leaving out, one at a time, each content phrase not found word
     for word in a cited passage: when the claim without a phrase agrees clearly better with
-    the passage than the whole claim, the passage does not say that phrase (a swapped fact)."""
+    the passage than the whole claim, the passage does not say that phrase (a swapped fact).
+    With `lexicon`, the share of the claim's content words found around each judged passage
+    in the other language of the two it translates between (`Evidence.coverage`)."""
     if not claims:
         return []
     sentences = [_sentences(p) for p in passages]
@@ -262,6 +309,7 @@ def gather(
     same = [code == language for code in languages]
     vecs = unit_vectors(embeddings, texts)
     translations = ByMeaning(embeddings)
+    words = Words(lexicon) if lexicon is not None else None
 
     def per_passage(v: np.ndarray) -> list[float]:
         sims = targets @ v
@@ -281,11 +329,18 @@ def gather(
         # names and alignment where the verdict needs them: the cited passages and the best one
         missing: list[dict[str, float] | None] = [None] * len(passages)
         align, unaligned = [float("-inf")] * len(passages), [""] * len(passages)
+        coverage: list[float | None] = [None] * len(passages)
+        uncovered: list[tuple[str, ...]] = [()] * len(passages)
         for n in {*marks, 1 + int(np.argmax(agree))}:
             text, context, code = passages[n - 1].text, contexts[n - 1], languages[n - 1]
             missing[n - 1] = name_matches(claim, text, translations, context, code)
             align[n - 1], unaligned[n - 1] = alignment(claim, text, translations, context, code)
-        out.append(Evidence(claim, marks, agree, gain, weakest, missing, align, unaligned, same))
+            if words is not None and code != language and {code, language} <= _LEXICON_LANGUAGES:
+                found = words.found(claim, language, context, code)
+                coverage[n - 1] = found.coverage
+                uncovered[n - 1] = tuple(w for w in found.words if w not in found.found)
+        evidence = Evidence(claim, marks, agree, gain, weakest, missing, align, unaligned, same)
+        out.append(replace(evidence, coverage=coverage, uncovered=uncovered))
     return out
 
 

@@ -122,6 +122,13 @@ class Settings:
     support_align: float = 0.4
     support_align_same: float = 0.7
     support_names: float = 0.55
+    # With the Turkish-English lexicon (`lexicon` above, when installed), a claim in English or
+    # Turkish citing a passage in the other language must have at least this share of its
+    # content words found in the passage and the text around it, spelled alike or through a
+    # dictionary translation (rag/matching.py `Words`); not applied without the lexicon.
+    # Fitted out-of-fold (GroupKFold by article, the other numbers above held) by
+    # bench/verifier_xquad.py on XQuAD-dev; see bench/results/verifier_xquad.json.
+    support_words: float = 0.3
     # Names are looked for in a passage with the text around it in its source (names often
     # come a sentence or two before): this many characters before it and after it. Set by hand
     # with the name checks; bench/xquad.py measures them on XQuAD dev.

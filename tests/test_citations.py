@@ -389,3 +389,63 @@ def test_the_first_check_kept_as_the_baseline_reads_names_and_similarity_only(em
         "The defense gave up few points in the regular season [2].", SOURCES, emb, check=first
     )
     assert out.citations == [] and "does not say this (similarity" in out.dropped[0].reason
+
+
+# The Turkish-English lexicon (rag/lexicon.py, the `kaynak[lexicon]` extra): an English claim
+# citing a Turkish passage must have Settings.support_words of its content words found there.
+WHEAT = "Üniversitenin araştırmacıları, kuraklığa dayanıklı yeni bir buğday çeşidi geliştirdi. Bu çeşit, yağışın az olduğu yıllarda bile yüksek verim veriyor."
+WHEAT_TRUE = "University researchers have developed a drought-resistant wheat variety [1]."
+WHEAT_SWAPPED = "University researchers have developed a flood-resistant rice variety [1]."
+# More claims about WHEAT, and whether the check kept each before the lexicon (commit d798405)
+WHEAT_CLAIMS = {
+    "Researchers at the university developed a new variety of wheat that resists drought [1].": True,
+    "Researchers at the university developed a new vaccine against malaria [1].": False,
+    "Researchers at the university developed a new kind of solar panel [1].": False,
+    WHEAT_TRUE: True,
+    WHEAT_SWAPPED: True,  # the miss the lexicon mends
+    "The variety gives a high yield even in years with little rain [1].": True,
+    "The variety gives a high yield even in years with harsh winters [1].": False,
+}
+
+
+@pytest.fixture(scope="module")
+def lex(tmp_path_factory):
+    from rag import lexicon
+
+    if lexicon.data_folder() is None:
+        pytest.skip("nlptoolkit-wordnet (the lexicon extra) is not installed")
+    return lexicon.load(tmp_path_factory.mktemp("lexicon-home"))
+
+
+def _wheat() -> list[Passage]:
+    return [replace(_p(WHEAT), language="tr")]
+
+
+def test_a_swapped_phrase_is_dropped_through_the_lexicon_and_its_true_version_kept(emb, lex):
+    check = Check.from_settings()
+    kept = verify(WHEAT_TRUE, _wheat(), emb, check=check, lexicon=lex)
+    assert kept.dropped == [] and len(kept.citations) == 1
+    swapped = verify(WHEAT_SWAPPED, _wheat(), emb, check=check, lexicon=lex)
+    assert swapped.citations == []
+    reason = swapped.dropped[0].reason
+    assert "flood" in reason and "rice" not in WHEAT and "words found" in reason, reason
+    # without the lexicon nothing else in the check sees the swap: the lexicon drops it
+    assert verify(WHEAT_SWAPPED, _wheat(), emb, check=check).citations != []
+
+
+def test_without_the_lexicon_the_check_decides_as_before(emb, lex):
+    """No lexicon (not installed, or Settings.lexicon False): the words rule is never applied,
+    however strict, and every verdict is the one the check gave before the lexicon."""
+    strictest = replace(Check.from_settings(), words=1.0)
+    for claim, was_kept in WHEAT_CLAIMS.items():
+        default = verify(claim, _wheat(), emb)
+        for out in (default, verify(claim, _wheat(), emb, check=strictest, lexicon=None)):
+            assert bool(out.citations) == was_kept, (claim, out.dropped)
+            assert out.text == default.text and out.dropped == default.dropped
+    # the rule is live with the lexicon: at 1.0 even the true claim lacks a word or two
+    assert verify(WHEAT_TRUE, _wheat(), emb, check=strictest, lexicon=lex).citations == []
+
+
+def test_an_assistant_without_the_lexicon_checks_without_it(tmp_path):
+    bot = Assistant(home=tmp_path / "home", progress=False, lexicon=False)
+    assert bot.lexicon is None
