@@ -186,7 +186,7 @@ def import_index(
     on_progress: Callable[[str], None] | None = None,
 ) -> ImportReport:
     """Write a checked export into the (empty) index behind `store`. `side_models` maps a
-    side collection ("e5", "e5ctx") to the model this Kaynak computes it with; vectors of
+    side collection ("e5", "e5ctx", "names") to the model this Kaynak computes it with; vectors of
     another model are left out (they are recomputed after the import)."""
     settings: Settings = store.settings
     check_fits(export, store)

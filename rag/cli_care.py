@@ -90,6 +90,7 @@ def _import(args: argparse.Namespace, shared: Shared) -> int:
 
     from rag import Assistant, manifest
     from rag.backup import check_fits, import_index, read_export
+    from rag.name_vectors import SIDE as NAMES
     from rag.relevance import ALONE, CONTEXT
     from rag.store_errors import storage_faults
     from rag.store_sync import write_lock
@@ -97,9 +98,9 @@ def _import(args: argparse.Namespace, shared: Shared) -> int:
     started = time.perf_counter()
     bot = Assistant(**shared.overrides)
     relevance = bot.retriever.relevance
-    sides = {}
+    sides = {NAMES: bot.embeddings.model_id}  # the names' vectors (rag/name_vectors.py)
     if relevance is not None:
-        sides = dict.fromkeys((ALONE, CONTEXT), relevance.model.model_id)
+        sides.update(dict.fromkeys((ALONE, CONTEXT), relevance.model.model_id))
     export = read_export(Path(args.file))  # checked whole before anything is dropped
     check_fits(export, bot.store)
     with storage_faults(bot.settings), write_lock(bot.settings, args.wait, shared.say_waiting):

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from rag.embeddings import KaynakEmbeddings, VectorCache, load_embeddings
+from rag.name_vectors import NameVectors
 from rag.store import Store
 from rag.store_sync import write_lock
 from rag.types import Hit
@@ -154,12 +155,13 @@ class Relevance:
 
 
 class Backfill:
-    """The relevance vectors of new chunks, computed in one background thread after an ingest
+    """The relevance vectors of new chunks (then their names' vectors), computed in one background thread after an ingest
     (asked again while it runs, it goes round once more), and stopped between two batches,
     never inside a write, when the process exits."""
 
-    def __init__(self, relevance: Relevance | None) -> None:
+    def __init__(self, relevance: Relevance | None, names: NameVectors | None = None) -> None:
         self.relevance = relevance
+        self.names = names  # the chunks' names' vectors, computed after the relevance ones
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._again = False
@@ -204,7 +206,10 @@ class Backfill:
         thread = self._thread
         if wait and thread is not None and thread is not threading.current_thread():
             thread.join()
-        return self.relevance.backfill(on_progress, stop=self._stopping)
+        done = self.relevance.backfill(on_progress, stop=self._stopping)
+        if self.names is not None:
+            self.names.backfill(stop=self._stopping)
+        return done
 
     def progress(self) -> tuple[int, int] | None:
         """(chunks with both vectors, chunks), or None without a relevance model."""
