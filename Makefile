@@ -11,6 +11,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 $(VENV)/.ok: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -e '.[llm,mcp,lexicon]'
+	$(PY) -c "from pathlib import Path; from rag import lexicon; lexicon.load(Path('.kaynak'))"
 	touch $@
 
 # llama-cpp-python (for the real-LLM tests) compiles from source once; pip caches the wheel.

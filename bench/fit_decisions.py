@@ -3,6 +3,15 @@ abstain model (rag/abstain.json) and how many passages an extractive answer quot
 
     .venv/bin/python bench/fit_decisions.py            # fit, report out-of-fold, write the model
     .venv/bin/python bench/fit_decisions.py --check    # fit and report; leave rag/abstain.json as it is
+    .venv/bin/python bench/fit_decisions.py --lexicon  # the same with the Turkish-English lexicon:
+                                                       # rag/abstain_lexicon.json
+
+Without --lexicon, Kaynak runs without the lexicon (as when its package is not installed) and
+the fit writes rag/abstain.json. With --lexicon (needs the `lexicon` extra), lexical evidence
+across languages is the share of the question's words a passage holds through the lexicon:
+its weight (`weight_translated`) is fitted with the other ranking weights as they are, the
+abstain model also reads the question's coverage (rag/abstain.py LEXICON_FEATURES), and the
+fit writes rag/abstain_lexicon.json.
 
 Data: ../shared/datasets/xquad-dev (XQuAD, Artetxe, Ruder and Yogatama, ACL 2020; CC BY-SA
 4.0), ingested with the protocol of bench/xquad.py; English and Turkish questions. Every
@@ -28,8 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, quiet_logs, row, write_result
 from xquad import DATA, build
 
+from rag.answering import About, about_question
+from rag.config import Settings
 from rag.evaluate import gold_locator, overlaps
-from rag.retrieval import components, fuse, in_language
+from rag.matching import Words
+from rag.retrieval import components, fuse, in_language, to_passage
 from rag.text import detect_language
 
 FOLDS = 6
@@ -43,6 +55,9 @@ GRID = {
     "weight_lexical": (0.0, 0.2, 0.5, 1.0, 1.5, 2.0, 3.0),
 }
 MARGINS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2)
+# With the lexicon: the share of the question's content (as the best quote holds it) that
+# an added quote must hold (Settings.quote_coverage).
+QUOTE_SHARES = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)
 PRECISION_WEIGHT = 0.5
 
 
@@ -71,6 +86,9 @@ def _rank(bot: Any, q: dict[str, Any]) -> dict[str, Any]:
     q["hit"] = np.array([_hits(r, q["spans"]) for r in ranked], dtype=bool)
     q["parts"] = components(ranked)  # what the product's fusion weighs, (0, 4) for nothing
     q["same"] = in_language(detect_language(q["question"]), ranked)
+    if bot.lexicon is not None:  # what each of the top five holds of the question (quotes)
+        about = About(Words(bot.lexicon), bot.passage_context)
+        q["held"] = [about.holds(q["question"], to_passage(r)) for r in ranked[:5]]
     return q
 
 
@@ -152,19 +170,30 @@ def main() -> int:
     )
     ap.add_argument("--check", action="store_true", help="report only: leave --out as it is")
     ap.add_argument("--max-false-abstention", type=float, default=0.04)
-    ap.add_argument("--out", default=str(ROOT / "rag" / "abstain.json"))
+    ap.add_argument("--lexicon", action="store_true", help="fit with the Turkish-English lexicon")
+    ap.add_argument("--out", help="default: rag/abstain.json, or abstain_lexicon.json")
     args = ap.parse_args()
     quiet_logs()
-    from rag.abstain import FEATURES
+    from rag.abstain import FEATURES, LEXICON_FEATURES
 
+    features = LEXICON_FEATURES if args.lexicon else FEATURES
+    out = args.out or str(
+        ROOT / "rag" / ("abstain_lexicon.json" if args.lexicon else "abstain.json")
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        bot, sets, _files, _stats = build(Path(tmp))
+        bot, sets, _files, _stats = build(Path(tmp), lexicon=args.lexicon)
+        if args.lexicon and bot.lexicon is None:
+            print("--lexicon needs the lexicon extra: pip install -e '.[lexicon]'")
+            return 1
         rows = collect(bot, sets)
         folds = _folds([r["title"] for r in rows])
-        report: dict[str, Any] = {"data": str(DATA), "folds": FOLDS}
+        report: dict[str, Any] = {"data": str(DATA), "folds": FOLDS, "lexicon": args.lexicon}
 
         # 1. ranking weights, out-of-fold
-        weights, report["ranking"] = _fit_ranking(rows, sets, folds)
+        if args.lexicon:
+            weights, report["ranking"] = _fit_translated(rows, sets, folds, bot.settings)
+        else:
+            weights, report["ranking"] = _fit_ranking(rows, sets, folds)
         oof_rank = report["ranking"]["out_of_fold"]
         print(json.dumps(report["ranking"], indent=1), flush=True)
 
@@ -173,7 +202,7 @@ def main() -> int:
         decider, lexical, X = bot.retriever.decider, bot.retriever.lexical(), []
         for q in rows:
             values, _ = decider.features(q["question"], _rank(bot, q)["ranked"], lexical)
-            X.append([values[f] for f in FEATURES])
+            X.append([values[f] for f in features])
         Xa, ya = np.array(X), np.array([1 if q["answerable"] else 0 for q in rows])
         oof, thresholds, most = np.zeros(len(rows)), [], args.max_false_abstention
         for test in folds:
@@ -187,14 +216,14 @@ def main() -> int:
         report["abstain"] = {**_outcomes(rows, oof >= 0), "fold_thresholds": thresholds}
         # the rule on top of the model: a name no source mentions in any spelling, and that no
         # top passage translates, means the question is about something else
-        unknown = Xa[:, FEATURES.index("names_unknown")] > 0
+        unknown = Xa[:, features.index("names_unknown")] > 0
         report["abstain_with_unknown_name_rule"] = _outcomes(rows, (oof >= 0) & ~unknown)
 
         # 3. how many passages an answer quotes (margin), out-of-fold
-        report["margin"] = _fit_margin(rows, oof >= 0, folds)
+        report["margin"] = _fit_margin(rows, oof >= 0, folds, args.lexicon)
 
     write_result(
-        "decisions",
+        "decisions_lexicon" if args.lexicon else "decisions",
         _result_rows(report),
         baseline="USE alone (in-sample)",
         note="out-of-fold: folds leave whole articles out",
@@ -202,7 +231,7 @@ def main() -> int:
     )
     if not args.check:
         model = {
-            "features": list(FEATURES),
+            "features": list(features),
             **final,
             "threshold": threshold,
             "fitted": {
@@ -210,12 +239,13 @@ def main() -> int:
                 "data": "xquad-dev (XQuAD dev half, CC BY-SA 4.0), protocol of bench/xquad.py",
                 "ranking_weights": weights,
                 "answer_margin": report["margin"]["chosen"],
+                "quote_coverage": report["margin"]["chosen_share"],
                 "max_false_abstention": args.max_false_abstention,
                 "out_of_fold": {"ranking": oof_rank, "abstain": report["abstain"]},
             },
         }
-        Path(args.out).write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {args.out}")
+        Path(out).write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {out}")
     return 0
 
 
@@ -256,6 +286,56 @@ def _fit_ranking(
         for name, w in ablation.items()
     }
     return weights, {"weights": weights, "out_of_fold": oof_rank, "in_sample_ablation": single}
+
+
+def _fit_translated(
+    rows: list[dict[str, Any]], sets: Any, folds: list[np.ndarray], settings: Any
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """With the lexicon: the weight of lexical evidence across languages (the share of the
+    question's words a passage holds through the lexicon), the grid's best by MRR@5 on the
+    questions whose candidates are all in the other language, the other weights as they are.
+    Its report: out-of-fold quality, and in-sample quality with the weight at 0 (the
+    lexicon's candidates only) and as fitted."""
+    same = np.array(settings.ranking_weights(True), dtype=float)
+    base = np.array(settings.ranking_weights(False), dtype=float)
+
+    def weights_with(value: float) -> dict[bool, np.ndarray]:
+        w = base.copy()
+        w[3] = value
+        return {True: same, False: w}
+
+    def best(part: list[dict[str, Any]]) -> float:
+        across = [r for r in part if not r["same"].any()]
+        return max(GRID["weight_lexical"], key=lambda v: rank_quality(across, weights_with(v))[1])
+
+    fold_values = [best([rows[i] for i in _train(t, rows)]) for t in folds]
+    oof_rank = {}
+    for lang in sets:
+        r1s, mrrs, n = 0.0, 0.0, 0
+        for test, value in zip(folds, fold_values, strict=True):
+            part = [rows[i] for i in test if rows[i]["lang"] == lang]
+            count = sum(1 for r in part if r["answerable"])
+            if count:
+                r1, mrr = rank_quality(part, weights_with(value))
+                r1s, mrrs, n = r1s + r1 * count, mrrs + mrr * count, n + count
+        oof_rank[lang] = {"recall@1": r1s / n, "mrr@5": mrrs / n}
+    value = best(rows)
+
+    def quality(w: dict[bool, np.ndarray]) -> dict[str, tuple[float, float]]:
+        return {lang: rank_quality([r for r in rows if r["lang"] == lang], w) for lang in sets}
+
+    use = np.array([1.0, 0, 0, 0])
+    single = {
+        "use": quality({True: use, False: use}),
+        "without lexical evidence across languages": quality(weights_with(0.0)),
+        "with it, fitted": quality(weights_with(value)),
+    }
+    return {"weight_translated": float(value)}, {
+        "weights": {"weight_translated": float(value)},
+        "fold_values": fold_values,
+        "out_of_fold": oof_rank,
+        "in_sample_ablation": single,
+    }
 
 
 def _train(test: np.ndarray, rows: list[dict[str, Any]]) -> np.ndarray:
@@ -308,21 +388,26 @@ def _outcomes(rows: list[dict[str, Any]], answer: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def _quoted(q: dict[str, Any], margin: float, most: int = 3) -> list[int]:
+def _quoted(q: dict[str, Any], margin: float, share: float | None, most: int = 3) -> list[int]:
+    """What answering.select_passages quotes: the first, those within `margin` and, with
+    the lexicon (`share` not None), about the question (answering.about_question)."""
     scores = [r.score for r in q["ranked"][:5]]
     close = [i for i in range(1, len(scores)) if scores[i] >= scores[0] - margin]
+    if share is not None:
+        close = [i for i in close if about_question(q["held"][0], q["held"][i], share)]
     return [0, *close[: most - 1]]
 
 
 def _margin_quality(
-    rows: list[dict[str, Any]], answer: np.ndarray, margin: float
+    rows: list[dict[str, Any]], answer: np.ndarray, rule: tuple[float, float | None]
 ) -> tuple[float, float]:
-    """(answered correctly, citation precision) over answerable questions."""
+    """(answered correctly, citation precision) over answerable questions, quoting by
+    `rule` (margin, share)."""
     correct, on, cited = [], 0, 0
     for i, q in enumerate(rows):
         if not q["answerable"]:
             continue
-        quoted = _quoted(q, margin) if answer[i] and len(q["ranked"]) else []
+        quoted = _quoted(q, *rule) if answer[i] and len(q["ranked"]) else []
         hits = [bool(q["hit"][j]) for j in quoted]
         correct.append(bool(hits) and any(hits))
         on += sum(hits)
@@ -331,31 +416,39 @@ def _margin_quality(
 
 
 def _fit_margin(
-    rows: list[dict[str, Any]], answer: np.ndarray, folds: list[np.ndarray]
+    rows: list[dict[str, Any]], answer: np.ndarray, folds: list[np.ndarray], lexicon: bool
 ) -> dict[str, Any]:
-    """The margin that maximises answered-correctly + PRECISION_WEIGHT x citation precision
-    on the other folds: a quote that holds the answer matters more to a reader than one extra
-    sentence to skim (at most three are quoted, a few hundred characters in all)."""
+    """The margin (with the lexicon, instead, the share of the question an added quote must
+    hold, QUOTE_SHARES) that maximises answered-correctly + PRECISION_WEIGHT x citation
+    precision on the other folds: a quote that holds the answer matters more to a reader than
+    one extra sentence to skim (at most three are quoted, a few hundred characters in all)."""
+    # with the lexicon the margin stays as fitted without it (one Settings.answer_margin): a
+    # wider one bought answers at the cost of citation precision on this data
+    shares: tuple[float | None, ...] = QUOTE_SHARES if lexicon else (None,)
+    margins = (Settings().answer_margin,) if lexicon else MARGINS
+    rules = [(m, share) for m in margins for share in shares]
 
-    def best(idx: np.ndarray) -> float:
+    def best(idx: np.ndarray) -> tuple[float, float | None]:
         part = [rows[i] for i in idx]
 
-        def value(m: float) -> float:
-            correct, precision = _margin_quality(part, answer[idx], m)
+        def value(rule: tuple[float, float | None]) -> float:
+            correct, precision = _margin_quality(part, answer[idx], rule)
             return correct + PRECISION_WEIGHT * precision
 
-        return max(MARGINS, key=value)
+        return max(rules, key=value)
 
-    curve = {m: _margin_quality(rows, answer, m) for m in MARGINS}
+    curve = {f"{m} {share}": _margin_quality(rows, answer, (m, share)) for m, share in rules}
     oof_correct, oof_on = [], []
     for test in folds:
-        m = best(_train(test, rows))
-        c, p = _margin_quality([rows[i] for i in test], answer[test], m)
+        rule = best(_train(test, rows))
+        c, p = _margin_quality([rows[i] for i in test], answer[test], rule)
         oof_correct.append(c)
         oof_on.append(p)
+    margin, share = best(np.arange(len(rows)))
     return {
         "curve (answered correctly, citation precision)": curve,
-        "chosen": best(np.arange(len(rows))),
+        "chosen": margin,
+        "chosen_share": share,
         "out_of_fold_mean": [float(np.mean(oof_correct)), float(np.mean(oof_on))],
     }
 

@@ -25,15 +25,22 @@ import numpy as np
 
 from rag.config import Settings, package_path
 from rag.embeddings import KaynakEmbeddings
-from rag.matching import ByMeaning, unmentioned
-from rag.text import around, detect_language, language_code, names_and_numbers
+from rag.lexicon import Lexicon
+from rag.matching import ByMeaning, Words, unmentioned
+from rag.name_vectors import NameVectors
+from rag.text import around, detect_language, language_code, names_and_numbers, tokens
 from rag.types import Scored
+
+_COVERED_TOP = 3  # passages whose coverage of the question is a feature
 
 if TYPE_CHECKING:
     from rag.lexical import LexicalIndex
     from rag.store import Store
 
 MODEL_FILE = package_path("abstain.json")  # package data, see pyproject.toml
+# The model fitted with the Turkish-English lexicon (bench/fit_decisions.py --lexicon), used
+# when the lexicon is loaded; it reads LEXICON_FEATURES.
+LEXICON_MODEL_FILE = package_path("abstain_lexicon.json")
 FEATURES = (
     "score",  # fused ranking score of the best passage
     "e5",  # e5 similarity of the best passage, alone and in context
@@ -45,6 +52,13 @@ FEATURES = (
     "names_missing",  # names and numbers of the question found around none of the top passages
     "names_unknown",  # ... and in no source at all, in any spelling
     "same_language",  # the question is in the best passage's language
+)
+LEXICON_FEATURES = (
+    *FEATURES,
+    # the share (by idf) of the question's content words the best passage, with the text
+    # around it, holds by spelling or through the lexicon's translations
+    "covered",
+    "covered_top",  # ... the most that any of the top three holds
 )
 
 
@@ -99,11 +113,15 @@ class Decider:
         embeddings: KaynakEmbeddings,
         settings: Settings,
         model: AbstainModel | None = None,
+        lexicon: Lexicon | None = None,
+        names: NameVectors | None = None,
     ) -> None:
         self.store = store
+        self.names = names  # the passages' names' vectors, stored after ingest
         self.embeddings = embeddings
         self.settings = settings
         self.model = model
+        self.lexicon = lexicon
         self._lock = threading.Lock()
         self._texts: dict[str, str] = {}  # doc_id -> source text, until the documents change
 
@@ -115,6 +133,14 @@ class Decider:
         e5 = [r.e5 for r in ranked if r.e5 is not None]
         missing = self.names_missing(question, ranked[: self.settings.name_passages])
         unknown = [n for n in missing if not lexical.mentions(n)]
+        words = Words(self.lexicon, lexical.weight)
+        language = detect_language(question)
+        covered = [
+            words.found(
+                question, language, self._context(r), language_code(r.hit.metadata.get("language"))
+            ).coverage
+            for r in ranked[:_COVERED_TOP]
+        ]
         values = {
             "score": best.score,
             "e5": best.e5 if best.e5 is not None else 0.0,
@@ -125,9 +151,9 @@ class Decider:
             "margin": best.score - ranked[1].score if len(ranked) > 1 else 0.0,
             "names_missing": float(len(missing)),
             "names_unknown": float(len(unknown)),
-            "same_language": float(
-                detect_language(question) == language_code(best.hit.metadata.get("language"))
-            ),
+            "same_language": float(language == language_code(best.hit.metadata.get("language"))),
+            "covered": covered[0],
+            "covered_top": max(covered),
         }
         return values, unknown
 
@@ -138,19 +164,35 @@ class Decider:
         if not self.settings.relevance_model:
             ok = ranked[0].score >= self.settings.min_score and not unknown
             return Decision(ok, 1.0 if ok else 0.0, unknown, values)
-        model = self.model or _model()
+        model = self.model or _model(LEXICON_MODEL_FILE if self.lexicon else MODEL_FILE)
         p = model.probability(values)
         return Decision(p >= model.threshold, p, unknown, values)
 
     def names_missing(self, question: str, top: Sequence[Scored]) -> list[str]:
         """Names and numbers of `question` that none of the `top` passages, with the text
         around each, mentions in any spelling or translation (`matching.unmentioned`)."""
-        asked = names_and_numbers(question, sentence_initial=False)
+        asked = self.asked_names(question)
         if not asked:
             return []
         contexts = [self._context(r) for r in top]
-        translations = ByMeaning(self.embeddings)
+        translations = ByMeaning(self.embeddings, stored=self.names.lookup if self.names else None)
         return unmentioned(asked, contexts, translations, self.settings.name_similarity)
+
+    def asked_names(self, question: str) -> list[str]:
+        """The names and numbers a question asks about. A capitalised word that opens the
+        question is not taken for a name ("Historically, ..."), unless the lexicon, when
+        loaded, knows it in neither language: then it is a name ("Biden ne dedi?")."""
+        asked = names_and_numbers(question, sentence_initial=False)
+        if self.lexicon is None:
+            return asked
+        words = Words(self.lexicon)
+        opening = [
+            name
+            for name in names_and_numbers(question)
+            if name not in asked
+            and all(words.unknown(w, "en") and words.unknown(w, "tr") for w in tokens(name))
+        ]
+        return opening + asked
 
     def _context(self, scored: Scored) -> str:
         """The passage with the text around it in its source (names often come before)."""

@@ -17,6 +17,8 @@ from rag.citations import Check, prepare, verify
 from rag.config import ConfigError, Settings
 from rag.embeddings import KaynakEmbeddings
 from rag.markers import citation_for, neutralise_markers
+from rag.matching import Held, Words
+from rag.text import detect_language, language_code
 from rag.types import Answer, Citation, DroppedSentence, Passage
 
 if TYPE_CHECKING:
@@ -25,14 +27,53 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def select_passages(passages: Sequence[Passage], settings: Settings) -> list[Passage]:
+def select_passages(
+    passages: Sequence[Passage],
+    settings: Settings,
+    question: str = "",
+    about: About | None = None,
+) -> list[Passage]:
     """The passages an extractive answer quotes: the best one, and those whose score comes
-    within `answer_margin` of it (a question is often answered by two adjacent sentences)."""
+    within `answer_margin` of it (a question is often answered by two adjacent sentences).
+    With `about` (the lexicon is loaded), an added passage must also be about the question
+    (`about_question`)."""
     if not passages:
         return []
-    best = passages[0].score
-    close = [p for p in passages[1:] if p.score >= best - settings.answer_margin]
-    return [passages[0], *close[: settings.max_answer_passages - 1]]
+    best = passages[0]
+    close = [p for p in passages[1:] if p.score >= best.score - settings.answer_margin]
+    if about is not None and question:
+        first = about.holds(question, best)
+        close = [
+            p
+            for p in close
+            if about_question(first, about.holds(question, p), settings.quote_coverage)
+        ]
+    return [best, *close[: settings.max_answer_passages - 1]]
+
+
+@dataclass(frozen=True)
+class About:
+    """What a passage holds of a question, through `words`; names are looked for in the
+    passage with the text around it (`context`: Assistant.passage_context)."""
+
+    words: Words
+    context: Callable[[Passage], str]
+
+    def holds(self, question: str, passage: Passage) -> Held:
+        return self.words.holds(
+            question,
+            detect_language(question),
+            passage.text,
+            language_code(passage.language),
+            self.context(passage),
+        )
+
+
+def about_question(first: Held, other: Held, share: float) -> bool:
+    """Whether a passage that holds `other` of the question may be quoted after the best one,
+    which holds `first`: it holds every name of the question the best one holds, and at least
+    `share` of the content the best one holds (bench/fit_decisions.py --lexicon fits it)."""
+    return first.names <= other.names and other.coverage >= share * first.coverage
 
 
 def extractive_pieces(passages: Sequence[Passage], language: str) -> Iterator[str]:
@@ -120,9 +161,11 @@ def make_llm(settings: Settings) -> BaseChatModel | None:
     )
 
 
-def extractive(base: Answer, settings: Settings) -> Iterator[str | Answer]:
+def extractive(
+    base: Answer, settings: Settings, about: About | None = None
+) -> Iterator[str | Answer]:
     """The answer that quotes the best passages, piece by piece, then the final Answer."""
-    chosen = select_passages(base.passages, settings)
+    chosen = select_passages(base.passages, settings, base.standalone_question, about)
     pieces = []
     for piece in extractive_pieces(chosen, base.language):
         pieces.append(piece)

@@ -17,6 +17,8 @@ from rag.chat import History, standalone_question
 from rag.config import MAX_K, Settings, package_path
 from rag.embeddings import load_embeddings
 from rag.ingest import ProgressFn, ingest
+from rag.matching import Words
+from rag.name_vectors import NameVectors
 from rag.relevance import Backfill, BackfillProgress, Relevance
 from rag.retrieval import (
     KaynakRetriever,
@@ -66,10 +68,13 @@ class Assistant:
             if settings.relevance_model
             else None
         )
-        decider = Decider(self.store, self.embeddings, settings)
-        self.retriever = Retriever(self.store, self.embeddings, settings, relevance, decider)
+        names = NameVectors(self.store, self.embeddings)
+        decider = Decider(self.store, self.embeddings, settings, lexicon=self.lexicon, names=names)
+        self.retriever = Retriever(
+            self.store, self.embeddings, settings, relevance, decider, self.lexicon
+        )
         self.llm = llm if llm is not None else answering.make_llm(self.settings)
-        self.background = Backfill(self.retriever.relevance)
+        self.background = Backfill(self.retriever.relevance, names)
         self._write_lock = threading.Lock()
 
     # --- sources ---------------------------------------------------------------------------
@@ -212,7 +217,12 @@ class Assistant:
             yield text
             yield replace(base, text=text, abstained=True, answerer="none")
         elif llm is None:
-            yield from answering.extractive(base, self.settings)
+            about = (
+                answering.About(Words(self.lexicon), self.passage_context)
+                if self.lexicon is not None
+                else None
+            )
+            yield from answering.extractive(base, self.settings, about)
         else:
             check = answering.ModelCheck(
                 self.embeddings, self.settings, self.passage_context, self.lexicon

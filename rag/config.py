@@ -78,6 +78,10 @@ class Settings:
     weight_e5_same: float = 2.0
     weight_e5_context_same: float = 3.0
     weight_lexical_same: float = 1.5
+    # With the lexicon (rag/lexicon.py), lexical evidence across languages is the share of
+    # the question's words a passage holds through it, with this weight instead of
+    # `weight_lexical` (bench/fit_decisions.py --lexicon, the other weights as above).
+    weight_translated: float = 0.5
     # Match English and Turkish words through the Turkish-English lexicon (rag/lexicon.py)
     # when its optional package is installed (`kaynak[lexicon]`, GPL-3.0); off: never, and
     # Kaynak decides exactly as without the package.
@@ -102,6 +106,10 @@ class Settings:
     # score (bench/fit_decisions.py, xquad-dev).
     answer_margin: float = 0.1
     max_answer_passages: int = 3
+    # With the lexicon, a passage quoted after the first must hold every name of the question
+    # the first holds, and at least this share of the question's content the first holds
+    # (bench/fit_decisions.py --lexicon, with the margin, on xquad-dev).
+    quote_coverage: float = 0.25
     # The citation check (rag/citations.py), fitted by bench/verifier_xquad.py on XQuAD-dev
     # (766 questions, English and Turkish claims; GroupKFold by article; docs/benchmarks.md;
     # within the bounds bench/verifier.py's hand-written pairs set, see GRID there):
@@ -175,9 +183,11 @@ class Settings:
         settings.validate()
         return settings
 
-    def ranking_weights(self, same_language: bool) -> tuple[float, float, float, float]:
+    def ranking_weights(
+        self, same_language: bool, translated: bool = False
+    ) -> tuple[float, float, float, float]:
         """(USE, e5, e5 in context, lexical) for a passage in (or not in) the question's
-        language."""
+        language; `translated`: lexical evidence across languages comes through the lexicon."""
         if same_language:
             return (
                 self.weight_use_same,
@@ -185,7 +195,8 @@ class Settings:
                 self.weight_e5_context_same,
                 self.weight_lexical_same,
             )
-        return self.weight_use, self.weight_e5, self.weight_e5_context, self.weight_lexical
+        lexical = self.weight_translated if translated else self.weight_lexical
+        return self.weight_use, self.weight_e5, self.weight_e5_context, lexical
 
     def validate(self) -> None:
         if not 1 <= self.k <= MAX_K:

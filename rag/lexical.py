@@ -60,6 +60,7 @@ class LexicalIndex:
         self._folder = folder  # where it is saved, with each chunk's words for the next update
         self._mentions: dict[str, bool] = {}
         self._position = {chunk_id: i for i, chunk_id in enumerate(ids)}
+        self._top_idf = max(idf.values(), default=1.0)
         self._update_lock = threading.Lock()
         self._updating: tuple[str, threading.Thread] | None = None
 
@@ -211,6 +212,15 @@ class LexicalIndex:
         raw = np.asarray(self._bm25.get_scores(known), dtype=np.float32)
         scores: np.ndarray = np.clip(raw / max(ceiling, 1e-9), 0.0, 1.0)
         return scores
+
+    def weight(self, word: str, translations: Sequence[str] = ()) -> float:
+        """How much folded `word` counts as evidence: the idf of its stem or, when it is
+        matched through `translations`, of the rarest one the sources hold; the highest
+        idf for a word no source holds (a question's word the sources lack weighs most)."""
+        known = [self.idf[t[:5]] for t in translations if t[:5] in self.idf]
+        if known:
+            return max(known)
+        return self.idf.get(word[:5], self._top_idf)
 
     def position(self, chunk_id: str) -> int | None:
         return self._position.get(chunk_id)

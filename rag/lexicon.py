@@ -15,9 +15,11 @@ lemmas of the other language it translates to, most linked first, and no more th
 `MAX_SENSES`: a word with more translations than that ("say" has dozens of verbs) is too
 general to count as evidence, and is treated as a word the lexicon does not know.
 
-The table is parsed from 75 MB of XML once (about ten seconds) and kept under KAYNAK_HOME as
-a compact JSON file that loads in a fraction of a second; `load` builds it when it is missing
-or made by another version, so a question never waits for the XML.
+The table is parsed from 75 MB of XML once (about five seconds) and kept as a compact JSON file
+(0.6 MB) that loads in a fraction of a second: in the user's cache folder, shared by every
+KAYNAK_HOME on the machine, or under KAYNAK_HOME when that cannot be written (`table_paths`).
+`make setup` builds it; `load` builds it when it is missing or made by another version, when
+an Assistant starts, so a question never waits for the XML.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import threading
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +45,8 @@ log = logging.getLogger(__name__)
 PACKAGE = "WordNet"  # the import name of nlptoolkit-wordnet
 # Bump when the table's layout or the way keys are made changes: a table built by another
 # version is then rebuilt, never read with the wrong keys.
-TABLE_FORMAT = 1
+TABLE_FORMAT = 2
+_REMEMBERED = 200_000  # words whose lemma is remembered
 MIN_LEMMA = 3  # letters: a shorter Turkish lemma must be the whole word (su, ev)
 # Translations kept per lemma; a lemma with more is too general to be evidence. Fitted on
 # XQuAD dev by bench/lexicon_probe.py (choosing the answer's sentence, folds by article).
@@ -50,6 +54,11 @@ MAX_SENSES = 32
 # Turkish light verbs: in "yardım etmek" (to help) the meaning is in the noun.
 _LIGHT_VERBS = frozenset({"etmek", "olmak", "yapmak", "eylemek", "kilmak", "edilmek", "olunmak"})
 _INFINITIVE = ("mak", "mek")
+# What a Turkish lemma may be followed by in a word, folded: nothing, or the beginning of a
+# common case, plural, possessive or verb ending.
+_TURKISH_ENDING = re.compile(
+    r"$|l[ae]r|[dt][ae]n?|n?[iu]n|[sy]?[iu]|y?[ae]|[iu]m|[iu]z|m[iu]z|[dt][iu]|k[ae]n|l[iu]k|[cg][iu]|c[ae]|l[ae]|n[ae]|n[iu]"
+)
 # Regular English endings, and what replaces them: talks -> talk, sharing -> share
 _ENDINGS = (
     ("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"),
@@ -87,6 +96,10 @@ class Lexicon:
     to_english: dict[str, tuple[str, ...]]  # Turkish lemma -> English lemmas
     irregular: dict[str, str]  # English irregular form -> lemma (said -> say)
     turkish_words: dict[str, str]  # Turkish lemma -> the word as the lexicon writes it
+    # (word, language) -> lemma, as words recur from question to question
+    _lemmas: dict[tuple[str, str], str | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def from_table(cls, table: dict[str, Any]) -> Lexicon:
@@ -101,6 +114,14 @@ class Lexicon:
     def lemma(self, word: str, language: str) -> str | None:
         """The lemma of folded `word` of `language` ("en" or "tr"), or None if the lexicon
         does not know it."""
+        key = (word, language)
+        if key not in self._lemmas:
+            if len(self._lemmas) > _REMEMBERED:
+                self._lemmas.clear()
+            self._lemmas[key] = self._lemma(word, language)
+        return self._lemmas[key]
+
+    def _lemma(self, word: str, language: str) -> str | None:
         if language == "en":
             return self._english_lemma(word)
         for end in range(len(word), MIN_LEMMA - 1, -1):
@@ -119,6 +140,15 @@ class Lexicon:
                 if base in self.to_turkish:
                     return base
         return None
+
+    def knows(self, word: str, language: str) -> bool:
+        """Whether folded `word` is a word of `language` the lexicon has: for Turkish, a
+        lemma alone or followed by what begins a case, plural or possessive ending (Biden is
+        not "bide" + "n"; Kanadanın is "kanada" + "nin")."""
+        lemma = self.lemma(word, language)
+        if lemma is None:
+            return False
+        return language == "en" or bool(_TURKISH_ENDING.match(word[len(lemma) :]))
 
     def translations(self, word: str, language: str) -> tuple[str, ...]:
         """The lemmas of the other language that folded `word` of `language` translates to
@@ -190,9 +220,12 @@ def build_table(folder: Path, max_senses: int = MAX_SENSES) -> dict[str, Any]:
             continue
         english = [fold(w) for w in _literals(synset) if " " not in w.strip()]
         for tr in turkish:
+            # one word, or one word and a light verb ("yardım etmek"); the words of a longer
+            # entry do not each mean the whole ("kıyamet günü" is doomsday, "günü" is not)
             words = [w for w in tr.lower().split() if w.isalpha()]
             content = [w for w in words if fold(w) not in _LIGHT_VERBS] or words
-            pairs.extend((en, w) for en in english if en.isalpha() for w in content)
+            if len(content) == 1:
+                pairs.extend((en, content[0]) for en in english if en.isalpha())
     return _table(pairs, irregular, max_senses)
 
 
@@ -227,31 +260,44 @@ def _table(
 
 # --- the cached table ------------------------------------------------------------------------
 
-_LOADED: dict[Path, Lexicon] = {}
+_LOADED: dict[str, Lexicon] = {}
 _LOAD_LOCK = threading.Lock()
 
 
-def table_path(home: Path) -> Path:
-    return home / "lexicon" / f"kenet-{_package_version()}-v{TABLE_FORMAT}.json.gz"
+def table_name() -> str:
+    """The table's file name: it depends on the package's version and the table format only,
+    not on anyone's documents."""
+    return f"kenet-{_package_version()}-v{TABLE_FORMAT}.json.gz"
+
+
+def table_paths(home: Path) -> list[Path]:
+    """Where the table is looked for, in order: the user's cache folder (shared by every
+    KAYNAK_HOME on the machine: `$XDG_CACHE_HOME/kaynak` or `~/.cache/kaynak`), then
+    KAYNAK_HOME, where it is built when the cache folder cannot be written."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kaynak"
+    return [cache / "lexicon" / table_name(), home / "lexicon" / table_name()]
 
 
 def load(home: Path) -> Lexicon | None:
-    """The lexicon, from its table under `home` (built there first if missing), or None
-    when nlptoolkit-wordnet is not installed. Loaded once per process."""
+    """The lexicon, or None when nlptoolkit-wordnet is not installed. Read from its table
+    (`table_paths`), built first if there is none (a few seconds, once per machine); loaded
+    once per process."""
     folder = data_folder()
     if folder is None:
         return None
-    path = table_path(home)
+    name = table_name()
     with _LOAD_LOCK:
-        if path in _LOADED:
-            return _LOADED[path]
-        table = _read(path)
+        if name in _LOADED:
+            return _LOADED[name]
+        paths = table_paths(home)
+        table = next((t for t in map(_read, paths) if t is not None), None)
         if table is None:
-            log.info("building the Turkish-English lexicon from KeNet (once) into %s", path)
+            log.info("building the Turkish-English lexicon from KeNet (once)")
             table = build_table(folder)
-            _write(path, table)
+            if not any(_write(path, table) for path in paths):
+                log.warning("cannot save the lexicon table; it is rebuilt in each process")
         lexicon = Lexicon.from_table(table)
-        _LOADED[path] = lexicon
+        _LOADED[name] = lexicon
         return lexicon
 
 
@@ -264,17 +310,20 @@ def _read(path: Path) -> dict[str, Any] | None:
     return table if isinstance(table, dict) and table.get("format") == TABLE_FORMAT else None
 
 
-def _write(path: Path, table: dict[str, Any]) -> None:
-    """Write beside, then rename into place: another process never reads half a table."""
+def _write(path: Path, table: dict[str, Any]) -> bool:
+    """Write beside, then rename into place: another process never reads half a table.
+    False when the folder cannot be written."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=3) as f:
             json.dump(table, f, ensure_ascii=False, separators=(",", ":"))
         tmp.replace(path)
-    except OSError as exc:  # a read-only home: this process keeps the table in memory
-        log.warning("cannot save the lexicon table (%s)", exc)
+    except OSError as exc:
+        log.info("cannot save the lexicon table to %s (%s)", path, exc)
         tmp.unlink(missing_ok=True)
+        return False
+    return True
 
 
 def forget() -> None:

@@ -179,13 +179,26 @@ class Translations(Protocol):
 
 class ByMeaning:
     """Translations by the multilingual model: the cosine similarity of the words alone
-    (their vectors are remembered, as words and names recur from question to question)."""
+    (their vectors are remembered, as words and names recur from question to question;
+    `stored` gives those a passage's names were given after ingest, rag/name_vectors.py)."""
 
-    def __init__(self, embeddings: Embeddings, cache: VectorCache = SHORT_TEXTS) -> None:
+    def __init__(
+        self,
+        embeddings: Embeddings,
+        cache: VectorCache = SHORT_TEXTS,
+        stored: Callable[[Sequence[str]], dict[str, np.ndarray]] | None = None,
+    ) -> None:
         self.embeddings = embeddings
         self.cache = cache
+        self.stored = stored  # vectors of the passages' names computed after ingest, if any
 
     def best(self, words: list[str], targets: list[str]) -> np.ndarray:
+        if self.stored is not None:  # read the passages' names rather than embed them
+            model = str(getattr(self.embeddings, "model_id", ""))
+            known = self.cache.get(model, targets)
+            unseen = [t for t in dict.fromkeys(targets) if t not in known]
+            if unseen:
+                self.cache.put(model, self.stored(unseen))
         vecs = self.cache.vectors(self.embeddings, words + targets)
         similarity: np.ndarray = (vecs[: len(words)] @ vecs[len(words) :].T).max(axis=1)
         return similarity
@@ -299,6 +312,14 @@ class Found:
         )
 
 
+@dataclass(frozen=True)
+class Held:
+    """What a passage holds of a question (`Words.holds`)."""
+
+    coverage: float
+    names: frozenset[str]
+
+
 class Words:
     """Whether the content words of one text are in another: spelled alike (the same word,
     or the same five-letter stem: Japonya / Japonca) or, between English and Turkish, one of
@@ -320,13 +341,21 @@ class Words:
             return ()
         return self.lexicon.translations(word, language)
 
+    def translated(self, text: str, language: str) -> list[str]:
+        """The five-letter stems (the lexical index's terms) of the translations of the
+        content words of `text`, into the other of English and Turkish: `text` as a lexical
+        query in the other language."""
+        other = {"en": "tr", "tr": "en"}.get(language, "")
+        found = (t for w in content_words(text) for t in self.translations(w, language, other))
+        return list(dict.fromkeys(stems_of([w for t in found for w in t.split()], _PREFIX)))
+
     def found(self, text: str, language: str, other: str, other_language: str) -> Found:
         """Which content words of `text` (in `language`) `other` (in `other_language`) holds."""
         words = content_words(text)
         other_words = tokens(other)
         held = set(other_words)
         stems = set(stems_of(other_words, _PREFIX))
-        crossing = self.lexicon is not None and language != other_language
+        crossing = self.lexicon is not None and {language, other_language} == {"en", "tr"}
         lemmas: dict[str, list[str]] = {}
         if crossing:
             assert self.lexicon is not None
@@ -350,12 +379,26 @@ class Words:
                 matched.update(hits)
         return Found(tuple(words), tuple(found), tuple(weights), frozenset(matched))
 
+    def holds(
+        self, question: str, language: str, text: str, text_language: str, context: str = ""
+    ) -> Held:
+        """How much of `question` `text` holds: the share of its content words, and which
+        of its names (`names_and_numbers`, not a lone opening word) `context` (the text with
+        the text around it; default `text`) holds entirely."""
+        whole = self.found(question, language, text, text_language)
+        names = names_and_numbers(question, sentence_initial=False)
+        if names and context:
+            around = set(self.found(question, language, context, text_language).found)
+        else:
+            around = set(whole.found)
+        return Held(whole.coverage, frozenset(n for n in names if set(content_words(n)) <= around))
+
     def unknown(self, word: str, language: str) -> bool:
         """Whether folded `word` is no word of `language` the lexicon knows (a name, or a
         word it lacks); False without the lexicon, which cannot tell."""
         if self.lexicon is None or language not in {"en", "tr"}:
             return False
-        return self.lexicon.lemma(fold(word), language) is None
+        return not self.lexicon.knows(fold(word), language)
 
 
 # --- the words of a text to match against ----------------------------------------------------

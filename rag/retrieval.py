@@ -27,6 +27,8 @@ from rag.abstain import Decider, Decision
 from rag.config import Settings
 from rag.embeddings import KaynakEmbeddings, cosine
 from rag.lexical import LexicalIndex
+from rag.lexicon import Lexicon
+from rag.matching import Words
 from rag.relevance import Relevance
 from rag.store import Store
 from rag.text import detect_language, language_code, stems
@@ -35,6 +37,7 @@ from rag.types import Hit, Passage, Scored
 # A candidate whose stems overlap an earlier one's this much (Jaccard) repeats it: a copy of
 # the same sentence in another document, or a paragraph quoted again.
 NEAR_DUPLICATE = 0.9
+_LEXICAL_CANDIDATES = 10  # the best lexical matches added to the dense candidates, per query
 
 
 class QuestionError(ValueError):
@@ -73,8 +76,10 @@ class Retriever:
         settings: Settings,
         relevance: Relevance | None,
         decider: Decider,
+        lexicon: Lexicon | None = None,
     ) -> None:
         self.store = store
+        self.lexicon = lexicon  # English <-> Turkish words, when installed (rag/lexicon.py)
         self.embeddings = embeddings
         self.settings = settings
         self._lexical: LexicalIndex | None = None
@@ -141,13 +146,7 @@ class Retriever:
             wanted = [cid for cid in self.relevance.search(e5_query, pool) if cid not in hits]
             hits.update({h.chunk_id: h for h in self.store.get_chunks(wanted)})
 
-        lex = self.lexical()
-        lex_scores = lex.scores(stems(question))
-        if lex_scores.size and float(lex_scores.max()) > 0:
-            best = np.argsort(-lex_scores)[:10]
-            extra = [lex.ids[i] for i in best if lex_scores[i] > 0 and lex.ids[i] not in hits]
-            hits.update({h.chunk_id: h for h in self.store.get_chunks(extra)})
-        lexical = {cid: _at(lex_scores, lex.position(cid)) for cid in hits}
+        lexical = self._lexical_evidence(question, hits, translated=e5_query is not None)
         dense = {cid: h.score for cid, h in hits.items() if h.score}
         unscored = [cid for cid in hits if cid not in dense]
         if unscored:
@@ -167,6 +166,35 @@ class Retriever:
             scored = self._fuse(question, hits, dense, lexical, e5_query)
         scored.sort(key=lambda x: -x.score)
         return _drop_near_duplicates(scored)
+
+    def _lexical_evidence(
+        self, question: str, hits: dict[str, Hit], translated: bool
+    ) -> dict[str, float]:
+        """Add the best lexical matches to `hits` (the question's words and, with the
+        lexicon, their translations into the other language), and give each hit its lexical
+        evidence: the BM25 share; with the lexicon and `translated`, for a passage in the
+        other language, the share of the question's words it holds through the lexicon."""
+        lex = self.lexical()
+        language = detect_language(question)
+        words = Words(self.lexicon, lex.weight)
+        lex_scores = lex.scores(stems(question))
+        queries = [lex_scores]
+        if self.lexicon is not None:
+            queries.append(lex.scores(words.translated(question, language)))
+        for scores in queries:
+            if scores.size and float(scores.max()) > 0:
+                best = np.argsort(-scores)[:_LEXICAL_CANDIDATES]
+                extra = [lex.ids[i] for i in best if scores[i] > 0 and lex.ids[i] not in hits]
+                hits.update({h.chunk_id: h for h in self.store.get_chunks(extra)})
+        lexical = {cid: _at(lex_scores, lex.position(cid)) for cid in hits}
+        if self.lexicon is None or not translated:  # (fitted with the e5 ranking only)
+            return lexical
+        for cid, hit in hits.items():
+            passage_language = language_code(hit.metadata.get("language"))
+            if passage_language != language:
+                found = words.found(question, language, hit.text, passage_language)
+                lexical[cid] = found.coverage
+        return lexical
 
     def _fuse(
         self,
@@ -192,7 +220,7 @@ class Retriever:
         scores = fuse(
             components(unfused),
             in_language(detect_language(question), unfused),
-            {same: s.ranking_weights(same) for same in (True, False)},
+            {same: s.ranking_weights(same, self.lexicon is not None) for same in (True, False)},
         )
         return [replace(x, score=round(float(v), 6)) for x, v in zip(unfused, scores, strict=True)]
 

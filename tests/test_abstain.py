@@ -92,3 +92,28 @@ def test_probability_rises_with_the_evidence():
     stronger = base | {"e5": 0.9, "e5_context": 0.9, "score": 3.9}
     assert model.probability(stronger) > model.probability(base)
     assert model.probability(base | {"names_missing": 2.0}) < model.probability(base)
+
+
+@pytest.mark.parametrize("question", ["What did Biden say?", "Biden ne dedi?"])
+def test_a_name_no_source_mentions_is_refused_wherever_it_stands(bot, question):
+    """With the lexicon, an opening word it knows in neither language and that no source
+    mentions is a name the sources lack ("Biden ne dedi?" was answered with a Joly quote)."""
+    if bot.lexicon is None:
+        pytest.skip("the lexicon extra is not installed (make setup does)")
+    answer = bot.ask(question)
+    assert answer.abstained and not answer.citations
+    assert "Biden" in answer.text
+
+
+def test_the_lexicon_model_is_fitted_with_the_default_settings():
+    from rag.abstain import LEXICON_FEATURES, LEXICON_MODEL_FILE
+    from rag.config import Settings
+
+    data = json.loads(LEXICON_MODEL_FILE.read_text(encoding="utf-8"))
+    model = AbstainModel.load(LEXICON_MODEL_FILE)
+    assert model.features == LEXICON_FEATURES
+    fitted, defaults = data["fitted"], Settings()
+    assert {k: getattr(defaults, k) for k in fitted["ranking_weights"]} == fitted["ranking_weights"]
+    assert defaults.answer_margin == fitted["answer_margin"]
+    assert defaults.quote_coverage == fitted["quote_coverage"]
+    assert "xquad" in fitted["data"]

@@ -2,6 +2,9 @@
 Kaynak abstains, the model's prompt, and which model a setting names."""
 
 import re
+import tempfile
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from langchain_core.language_models import BaseChatModel
@@ -94,3 +97,82 @@ def test_the_model_is_chosen_by_a_setting_with_its_server():
         make_llm(Settings(llm="bard:x"))
     with pytest.raises(ConfigError, match="names no model"):
         make_llm(Settings(llm="openai"))
+
+
+# --- quotes that are about the question (with the lexicon) ------------------------------------
+
+BURSA = """Bursa Büyükşehir Belediyesi, Osmangazi ilçesinde yeni bir halk kütüphanesini dün hizmete açtı.
+Kütüphanenin adı, kentin eski bir yayıncısının anısına Yeşil Sayfa Kütüphanesi olarak belirlendi.
+Binada kırk bin kitap, bir çocuk okuma salonu ve yüz kişilik bir çalışma alanı bulunuyor.
+Belediye, kütüphanenin hafta içi her gün sabah dokuzdan akşam dokuza kadar açık olacağını duyurdu.
+"""
+IZMIR_DISTRICTS = [
+    "Karşıyaka", "Bornova", "Buca", "Konak", "Bayraklı", "Çiğli", "Gaziemir", "Balçova",
+    "Narlıdere", "Güzelbahçe", "Urla", "Çeşme", "Seferihisar", "Menderes", "Torbalı",
+    "Kemalpaşa", "Menemen", "Foça", "Aliağa", "Bergama", "Dikili", "Ödemiş", "Tire",
+    "Bayındır", "Selçuk", "Kiraz", "Beydağ", "Kınık", "Karaburun", "Karabağlar",
+]  # fmt: skip
+IZMIR_NAMES = ["Aegean", "Harbour", "Olive", "Lighthouse", "Citadel", "Fig", "Windmill"]
+
+
+@pytest.mark.slow
+def test_added_quotes_carry_the_names_the_question_asks_about(tmp_path):
+    """A Turkish article on a new library in Bursa and thirty short English notes on
+    libraries opened in Izmir: the answer about the Bursa library quotes no Izmir note."""
+    from rag import Assistant
+    from rag.lexicon import data_folder
+
+    if data_folder() is None:
+        pytest.skip("the lexicon extra is not installed (make setup does)")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "bursa.txt").write_text(BURSA, encoding="utf-8")
+    for i, district in enumerate(IZMIR_DISTRICTS):
+        name = IZMIR_NAMES[i % len(IZMIR_NAMES)]
+        (corpus / f"izmir-{i:02d}.txt").write_text(
+            f"Izmir library note {i + 1}\n\nThe new public library in Izmir's {district} "
+            f"district is named the {name} Reading House; it opened this month with "
+            f"{(i + 2) * 1000} books.\n",
+            encoding="utf-8",
+        )
+    bot = Assistant(home=tmp_path / "home", progress=False)
+    assert bot.lexicon is not None
+    bot.ingest([corpus], background=False)
+    bot.complete_background()
+    answer = bot.ask("What is the name of the Bursa library?")
+    assert not answer.abstained
+    assert {Path(c.path).name for c in answer.citations} == {"bursa.txt"}, answer.text
+    assert "Izmir" not in answer.text
+
+
+def test_a_close_passage_without_the_questions_name_is_not_quoted():
+    """The rule itself, with the real lexicon: three passages score within the margin; the
+    two about Izmir do not hold "Bursa", the name the question asks about, so only the Bursa
+    sentence is quoted (without the lexicon's rule, all three would be)."""
+    from rag.answering import About, select_passages
+    from rag.lexicon import data_folder, load
+    from rag.matching import Words
+
+    if data_folder() is None:
+        pytest.skip("the lexicon extra is not installed (make setup does)")
+    texts = [
+        ("Bursa Büyükşehir Belediyesi yeni halk kütüphanesinin adını Yeşil Sayfa olarak açıkladı.", "tr"),
+        ("The name of the new library in Bornova is the Harbour Library, the city said.", "en"),
+        ("The name of the new library in Urla is the Olive Library, the city said.", "en"),
+    ]  # fmt: skip
+    passages = [
+        Passage(doc_id=f"d{i}", title="", url="", path="", text=t, start=0, end=len(t),
+                score=4.0 - 0.02 * i, chunk_id=f"c{i}", language=lang)
+        for i, (t, lang) in enumerate(texts)
+    ]  # fmt: skip
+    settings = Settings()
+    question = "What is the name of the Bursa library?"
+    assert len(select_passages(passages, settings)) == 3
+    about = About(Words(load(Path(tempfile.gettempdir()))), lambda p: p.text)
+    assert [p.doc_id for p in select_passages(passages, settings, question, about)] == ["d0"]
+    # a passage that holds the name and enough of the question is still added
+    again = [
+        *passages[:1],
+        replace(passages[1], text=texts[0][0].replace("Yeşil", "Mavi"), language="tr"),
+    ]
+    assert len(select_passages(again, settings, question, about)) == 2

@@ -96,3 +96,37 @@ def test_a_text_s_words_come_with_their_case_endings_removed():
     runs = word_runs("Peçeneklere ve Ermenistan’a", "tr")
     assert {"Peçeneklere", "Peçenek", "Ermenistan’a", "Ermenistan", "ve Ermenistan’a"} <= set(runs)
     assert "Peçenek" not in word_runs("Peçeneklere", "en")  # stemmed as Turkish only
+
+
+class _Counting:
+    """The real embeddings, counting the texts it is asked to embed."""
+
+    def __init__(self, embeddings):
+        self.inner, self.model_id, self.texts = embeddings, embeddings.model_id, []
+
+    def embed_documents(self, texts):
+        self.texts += list(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)
+
+
+def test_the_passages_names_are_read_from_the_index_not_embedded_on_a_question(bot):
+    """After ingest the names of the chunks have their vectors in the index (computed in
+    the background with the relevance vectors): matching a question's name by meaning then
+    embeds only the question's name, not the 40-80 names around its best passages."""
+    from rag.embeddings import VectorCache, unit_vectors
+    from rag.name_vectors import NameVectors
+
+    stored = NameVectors(bot.store, bot.embeddings).lookup(["Yoshimasa Hayashi", "Tokyo", "Zeus"])
+    assert set(stored) == {"Yoshimasa Hayashi", "Tokyo"}
+    fresh = unit_vectors(bot.embeddings, ["Yoshimasa Hayashi"])[0]
+    assert float(stored["Yoshimasa Hayashi"] @ fresh) > 0.999
+    counting = _Counting(bot.embeddings)
+    by_meaning = ByMeaning(counting, VectorCache(), stored=bot.retriever.decider.names.lookup)
+    best = by_meaning.best(["Japan"], ["Yoshimasa Hayashi", "Tokyo"])
+    assert counting.texts == ["Japan"]
+    assert best[0] == pytest.approx(
+        max(float(stored[n] @ unit_vectors(bot.embeddings, ["Japan"])[0]) for n in stored), abs=1e-4
+    )

@@ -119,3 +119,21 @@ def test_an_unanswerable_question_in_another_language_abstains(bot):
 def test_non_text_questions(bot):
     with pytest.raises(QuestionError, match="must be text"):
         bot.ask(None)  # type: ignore[arg-type]
+
+
+def test_an_english_question_finds_its_turkish_sentence_through_translated_words(bot):
+    """With the lexicon, "supply", "natural" and "gas" are found in the Turkish sentence as
+    "tedarikini", "doğal" and "gaz": lexical evidence the spelling alone never gives."""
+    from rag.retrieval import Retriever
+
+    if bot.lexicon is None:
+        pytest.skip("the lexicon extra is not installed (make setup does)")
+    question = "Which country wants a secure supply of natural gas?"
+    ranked = bot.retriever.rank(question)
+    gold = next(r for r in ranked if "doğal gaz" in r.hit.text)
+    assert ranked[0] is gold, [r.hit.text[:50] for r in ranked[:3]]
+    assert gold.lexical >= 0.4 and gold.lexical == max(r.lexical for r in ranked)
+    spelled = Retriever(
+        bot.store, bot.embeddings, bot.settings, bot.retriever.relevance, bot.retriever.decider
+    )
+    assert next(r for r in spelled.rank(question) if "doğal gaz" in r.hit.text).lexical < 0.1

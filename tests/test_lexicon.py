@@ -1,0 +1,123 @@
+"""The Turkish-English lexicon (rag/lexicon.py), with the real KeNet data, and Kaynak without it."""
+
+import gzip
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rag import lexicon
+from rag.matching import Words
+from tests.conftest import CORPUS, ROOT
+
+pytestmark = pytest.mark.skipif(
+    lexicon.data_folder() is None, reason="the lexicon extra is not installed (make setup does)"
+)
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    return lexicon.load(tmp_path_factory.mktemp("home"))
+
+
+def test_news_words_translate_both_ways(table):
+    assert "bakan" in table.translations("minister", "en")
+    assert "kutuphane" in table.translations("libraries", "en")  # plural -> library
+    assert "savunma" in table.translations("defence", "en")
+    assert "varsova" in table.translations("warsaw", "en")
+    # a Turkish word with its suffixes is found by the lemma it begins with
+    assert table.lemma("istihbaratin", "tr") == "istihbarat"
+    assert "intelligence" in table.translations("istihbaratin", "tr")
+    assert "minister" in table.translations("bakani", "tr")
+
+
+def test_irregular_english_forms_take_their_lemma(table):
+    assert table.lemma("children", "en") == "child"
+    assert table.lemma("opened", "en") == "open"  # a regular ending dropped
+
+
+def test_a_name_is_no_word_of_either_language(table):
+    assert not table.knows("biden", "tr")  # not "bide" + "n"
+    assert not table.knows("biden", "en")
+    assert table.knows("kanadanin", "tr")  # Kanada + nın
+    assert table.knows("historically", "en")
+
+
+def test_a_turkish_word_shows_its_lemma_and_english_lemmas(table):
+    lemma, meanings = table.gloss("Kütüphanesi")
+    assert lemma == "kütüphane"
+    assert "library" in meanings
+    assert table.gloss("Joly") is None
+
+
+def test_words_are_found_across_languages_by_translation(table):
+    passage = "Kanada ile Japonya askeri istihbarat paylaşımını görüşüyor."
+    found = Words(table).found("Which minister discussed military talks?", "en", passage, "tr")
+    assert "military" in found.found and "minister" not in found.found
+    assert "askeri" in found.matched
+    # without the lexicon only spelling counts
+    assert "military" not in Words(None).found("military", "en", passage, "tr").found
+
+
+def test_a_damaged_table_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = lexicon.table_paths(tmp_path / "home")[0]
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\x1f\x8b half a file")
+    lexicon.forget()
+    try:
+        rebuilt = lexicon.load(tmp_path / "home")
+    finally:
+        lexicon.forget()
+    assert rebuilt is not None and "bakan" in rebuilt.translations("minister", "en")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        assert json.load(f)["format"] == lexicon.TABLE_FORMAT
+
+
+_WITHOUT_THE_PACKAGE = """
+import json, sys
+sys.modules["WordNet"] = None  # as if nlptoolkit-wordnet were not installed
+from rag import Assistant, lexicon
+assert lexicon.data_folder() is None
+bot = Assistant(home=sys.argv[1], progress=False)
+assert bot.lexicon is None
+bot.ingest([sys.argv[2]], background=False)
+bot.complete_background()
+out = {}
+for q in json.loads(sys.argv[3]):
+    a = bot.ask(q)
+    out[q] = [a.abstained, a.text, [[c.doc_id, c.start, c.end] for c in a.citations]]
+print(json.dumps(out))
+"""
+
+QUESTIONS = [
+    "What did Joly say?",
+    "Who is Hayashi?",
+    "What did Biden say?",
+    "Japonya ile ne konuşuldu?",
+]
+
+
+@pytest.mark.slow
+def test_without_the_package_kaynak_answers_as_with_the_lexicon_off(tmp_path):
+    """With nlptoolkit-wordnet absent, Kaynak answers; exactly as with KAYNAK_LEXICON off,
+    which uses the model and weights fitted without the lexicon."""
+    from rag import Assistant
+
+    run = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_THE_PACKAGE, str(tmp_path / "a"), str(CORPUS),
+         json.dumps(QUESTIONS)],
+        capture_output=True, text=True, check=False, cwd=ROOT, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    absent = json.loads(run.stdout.strip().splitlines()[-1])
+    bot = Assistant(home=tmp_path / "b", progress=False, lexicon=False)
+    assert bot.lexicon is None
+    bot.ingest([CORPUS], background=False)
+    bot.complete_background()
+    for q in QUESTIONS:
+        a = bot.ask(q)
+        cited = [[c.doc_id, c.start, c.end] for c in a.citations]
+        assert absent[q] == [a.abstained, a.text, cited], q
+    assert not absent["What did Joly say?"][0]
