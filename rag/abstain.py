@@ -135,12 +135,13 @@ class Decider:
         unknown = [n for n in missing if not lexical.mentions(n)]
         words = Words(self.lexicon, lexical.weight)
         language = detect_language(question)
+        # (only the lexicon's model reads these: without it they are not computed)
         covered = [
             words.found(
                 question, language, self._context(r), language_code(r.hit.metadata.get("language"))
             ).coverage
-            for r in ranked[:_COVERED_TOP]
-        ]
+            for r in (ranked[:_COVERED_TOP] if self.lexicon is not None else [])
+        ] or [0.0]
         values = {
             "score": best.score,
             "e5": best.e5 if best.e5 is not None else 0.0,

@@ -115,11 +115,13 @@ class Lexicon:
         """The lemma of folded `word` of `language` ("en" or "tr"), or None if the lexicon
         does not know it."""
         key = (word, language)
-        if key not in self._lemmas:
-            if len(self._lemmas) > _REMEMBERED:
-                self._lemmas.clear()
-            self._lemmas[key] = self._lemma(word, language)
-        return self._lemmas[key]
+        if key in self._lemmas:
+            return self._lemmas.get(key)
+        lemma = self._lemma(word, language)  # kept in a local: another thread may clear
+        if len(self._lemmas) > _REMEMBERED:
+            self._lemmas.clear()
+        self._lemmas[key] = lemma
+        return lemma
 
     def _lemma(self, word: str, language: str) -> str | None:
         if language == "en":
