@@ -28,7 +28,7 @@ from rag.embeddings import KaynakEmbeddings
 from rag.lexicon import Lexicon
 from rag.matching import ByMeaning, Words, unmentioned
 from rag.name_vectors import NameVectors
-from rag.text import around, detect_language, language_code, names_and_numbers, tokens
+from rag.text import around, detect_language, language_code
 from rag.types import Scored
 
 _COVERED_TOP = 3  # passages whose coverage of the question is a feature
@@ -180,20 +180,8 @@ class Decider:
         return unmentioned(asked, contexts, translations, self.settings.name_similarity)
 
     def asked_names(self, question: str) -> list[str]:
-        """The names and numbers a question asks about. A capitalised word that opens the
-        question is not taken for a name ("Historically, ..."), unless the lexicon, when
-        loaded, knows it in neither language: then it is a name ("Biden ne dedi?")."""
-        asked = names_and_numbers(question, sentence_initial=False)
-        if self.lexicon is None:
-            return asked
-        words = Words(self.lexicon)
-        opening = [
-            name
-            for name in names_and_numbers(question)
-            if name not in asked
-            and all(words.unknown(w, "en") and words.unknown(w, "tr") for w in tokens(name))
-        ]
-        return opening + asked
+        """The names and numbers a question asks about (`matching.Words.names`)."""
+        return Words(self.lexicon).names(question)
 
     def _context(self, scored: Scored) -> str:
         """The passage with the text around it in its source (names often come before)."""

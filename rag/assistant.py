@@ -126,7 +126,8 @@ class Assistant:
     def complete_background(
         self, on_progress: BackfillProgress | None = None, wait: bool = True
     ) -> int:
-        """Compute every missing e5 vector now (resumable: what is stored stays stored)."""
+        """Compute every missing e5 vector now, and the vectors of the chunks' names
+        (resumable: what is stored stays stored)."""
         return self.background.complete(on_progress, wait)
 
     def background_progress(self) -> tuple[int, int] | None:

@@ -32,6 +32,7 @@ from rag.markers import parse_markers, renumber, strip_markers
 from rag.matching import (
     ByMeaning,
     Words,
+    crosses,
     name_matches,
     unmentioned,
     unstated_numbers,
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 _WORD_CHAR_RE = re.compile(r"\w")
 _SPACES_RE = re.compile(r"\s{2,}")
 _CLOSEST = 0.02  # the least room to 1 a claim's agreement gain is divided by (see `gather`)
-_LEXICON_LANGUAGES = frozenset({"en", "tr"})  # the languages the lexicon translates between
 _SHOWN_WORDS = 3  # the most missing words a reason names
 
 
@@ -335,9 +335,9 @@ def gather(
             text, context, code = passages[n - 1].text, contexts[n - 1], languages[n - 1]
             missing[n - 1] = name_matches(claim, text, translations, context, code)
             align[n - 1], unaligned[n - 1] = alignment(claim, text, translations, context, code)
-            if words is not None and code != language and {code, language} <= _LEXICON_LANGUAGES:
+            if words is not None and crosses(language, code):
                 found = words.found(claim, language, context, code)
-                coverage[n - 1] = found.coverage
+                coverage[n - 1] = found.coverage if found.judged else None
                 uncovered[n - 1] = tuple(w for w in found.words if w not in found.found)
         evidence = Evidence(claim, marks, agree, gain, weakest, missing, align, unaligned, same)
         out.append(replace(evidence, coverage=coverage, uncovered=uncovered))

@@ -16,7 +16,7 @@ lemmas of the other language it translates to, most linked first, and no more th
 general to count as evidence, and is treated as a word the lexicon does not know.
 
 The table is parsed from 75 MB of XML once (about five seconds) and kept as a compact JSON file
-(0.6 MB) that loads in a fraction of a second: in the user's cache folder, shared by every
+(0.8 MB) that loads in a fraction of a second: in the user's cache folder, shared by every
 KAYNAK_HOME on the machine, or under KAYNAK_HOME when that cannot be written (`table_paths`).
 `make setup` builds it; `load` builds it when it is missing or made by another version, when
 an Assistant starts, so a question never waits for the XML.
@@ -43,9 +43,10 @@ from rag.text import fold
 log = logging.getLogger(__name__)
 
 PACKAGE = "WordNet"  # the import name of nlptoolkit-wordnet
+DATA_FILES = ("turkish_wordnet.xml", "english_wordnet_version_31.xml", "english_exception.xml")
 # Bump when the table's layout or the way keys are made changes: a table built by another
 # version is then rebuilt, never read with the wrong keys.
-TABLE_FORMAT = 2
+TABLE_FORMAT = 3
 _REMEMBERED = 200_000  # words whose lemma is remembered
 MIN_LEMMA = 3  # letters: a shorter Turkish lemma must be the whole word (su, ev)
 # Translations kept per lemma; a lemma with more is too general to be evidence. Fitted on
@@ -76,7 +77,7 @@ def data_folder() -> Path | None:
     if spec is None or not spec.submodule_search_locations:
         return None
     folder = Path(next(iter(spec.submodule_search_locations))) / "data"
-    return folder if (folder / "turkish_wordnet.xml").is_file() else None
+    return folder if all((folder / name).is_file() for name in DATA_FILES) else None
 
 
 def _package_version() -> str:
@@ -88,7 +89,7 @@ def _package_version() -> str:
         return "unknown"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Lexicon:
     """Lemmas of one language -> lemmas of the other, most linked first (folded)."""
 
@@ -96,10 +97,9 @@ class Lexicon:
     to_english: dict[str, tuple[str, ...]]  # Turkish lemma -> English lemmas
     irregular: dict[str, str]  # English irregular form -> lemma (said -> say)
     turkish_words: dict[str, str]  # Turkish lemma -> the word as the lexicon writes it
+    names: dict[str, frozenset[str]]  # language -> its lemmas that are proper names only
     # (word, language) -> lemma, as words recur from question to question
-    _lemmas: dict[tuple[str, str], str | None] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    _lemmas: dict[tuple[str, str], str | None] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def from_table(cls, table: dict[str, Any]) -> Lexicon:
@@ -109,6 +109,7 @@ class Lexicon:
             to_english={k: tuple(v) for k, v in table["to_english"].items()},
             irregular=dict(table["irregular"]),
             turkish_words=dict(table["turkish_words"]),
+            names={lang: frozenset(v) for lang, v in table["names"].items()},
         )
 
     def lemma(self, word: str, language: str) -> str | None:
@@ -152,6 +153,11 @@ class Lexicon:
             return False
         return language == "en" or bool(_TURKISH_ENDING.match(word[len(lemma) :]))
 
+    def is_name(self, word: str, language: str) -> bool:
+        """Whether folded `word` of `language` is a proper name the lexicon knows (a place,
+        a country: Bursa, Bursa'da, Warsaw), and nothing else."""
+        return self.knows(word, language) and self.lemma(word, language) in self.names[language]
+
     def translations(self, word: str, language: str) -> tuple[str, ...]:
         """The lemmas of the other language that folded `word` of `language` translates to
         (none for a word the lexicon does not know, or one too general to count)."""
@@ -167,16 +173,19 @@ class Lexicon:
         return {lemma for lemma in found if lemma}
 
     def gloss(self, word: str) -> tuple[str, tuple[str, ...]] | None:
-        """(Turkish lemma as written, its English lemmas) for a Turkish word, or None."""
-        lemma = self.lemma(fold(word), "tr")
-        if lemma is None:
+        """(Turkish lemma as written, its English lemmas) for a Turkish word the lexicon
+        knows (`knows`), or None: a name is no word of it (Hayashi is not "haya" + "shi")."""
+        folded = fold(word)
+        lemma = self.lemma(folded, "tr")
+        if lemma is None or not self.knows(folded, "tr"):
             return None
         return self.turkish_words.get(lemma, lemma), self.to_english.get(lemma, ())
 
 
-def turkish_lemma(lemma: str) -> str:
-    """A folded Turkish lemma without its infinitive ending (başlatmak -> baslat)."""
-    if lemma.endswith(_INFINITIVE) and len(lemma) > len("mak") + 1:
+def turkish_lemma(lemma: str, verb: bool = True) -> str:
+    """A folded Turkish lemma, a verb's without its infinitive ending (başlatmak -> baslat;
+    the noun ekmek, bread, keeps it)."""
+    if verb and lemma.endswith(_INFINITIVE) and len(lemma) > len("mak") + 1:
         return lemma[: -len("mak")]
     return lemma
 
@@ -204,41 +213,57 @@ def build_table(folder: Path, max_senses: int = MAX_SENSES) -> dict[str, Any]:
     for _, element in ET.iterparse(folder / "english_exception.xml", events=("end",)):
         if element.tag == "word" and element.get("name") and element.get("root"):
             irregular[fold(element.get("name", ""))] = fold(element.get("root", ""))
-    links: dict[str, list[str]] = defaultdict(list)  # English synset id -> Turkish literals
-    for synset in _synsets(folder / "turkish_wordnet.xml"):
-        targets = [
-            (ilr.text or "").strip()
-            for ilr in synset.findall("ILR")
-            if ilr.findtext("TYPE") == "SYNONYM" and (ilr.text or "").startswith("ENG31-")
-        ]
-        if targets:
-            literals = _literals(synset)
-            for target in targets:
-                links[target].extend(literals)
-    pairs: list[tuple[str, str]] = []  # (English lemma, Turkish word), one word each
+    # folded word -> whether each of its senses is a proper name (Bursa, Warsaw)
+    kinds: dict[str, dict[str, set[bool]]] = {"tr": defaultdict(set), "en": defaultdict(set)}
+    links = _turkish_links(folder / "turkish_wordnet.xml", kinds["tr"])
+    pairs: list[tuple[str, str, bool]] = []  # (English lemma, Turkish word, verb), one word each
     for synset in _synsets(folder / "english_wordnet_version_31.xml"):
+        for literal in _literals(synset):  # English WordNet capitalises proper names
+            kinds["en"][fold(literal)].add(literal[:1].isupper())
         turkish = links.get(synset.findtext("ID") or "")
         if not turkish:
             continue
         english = [fold(w) for w in _literals(synset) if " " not in w.strip()]
-        for tr in turkish:
+        for tr, verb in turkish:
             # one word, or one word and a light verb ("yardım etmek"); the words of a longer
             # entry do not each mean the whole ("kıyamet günü" is doomsday, "günü" is not)
             words = [w for w in tr.lower().split() if w.isalpha()]
             content = [w for w in words if fold(w) not in _LIGHT_VERBS] or words
             if len(content) == 1:
-                pairs.extend((en, content[0]) for en in english if en.isalpha())
-    return _table(pairs, irregular, max_senses)
+                pairs.extend((en, content[0], verb) for en in english if en.isalpha())
+    names = {lang: {w for w, k in kind.items() if k == {True}} for lang, kind in kinds.items()}
+    return _table(pairs, irregular, max_senses, names)
+
+
+def _turkish_links(path: Path, kinds: dict[str, set[bool]]) -> dict[str, list[tuple[str, bool]]]:
+    """English synset id -> the Turkish literals linked to it as synonyms, and whether each
+    is a verb. Adds to `kinds`, for each folded literal, whether each of its synsets is a
+    proper name's (an instance, or written capitalised: Kanada)."""
+    links: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+    for synset in _synsets(path):
+        instance = any(sr.findtext("TYPE") == "INSTANCE_HYPERNYM" for sr in synset.findall("SR"))
+        literals = _literals(synset)
+        for literal in literals:
+            kinds[fold(literal)].add(instance or literal[:1].isupper())
+        verb = synset.findtext("POS") == "v"
+        for ilr in synset.findall("ILR"):
+            target = (ilr.text or "").strip()
+            if ilr.findtext("TYPE") == "SYNONYM" and target.startswith("ENG31-"):
+                links[target].extend((literal, verb) for literal in literals)
+    return links
 
 
 def _table(
-    pairs: Iterable[tuple[str, str]], irregular: dict[str, str], max_senses: int
+    pairs: Iterable[tuple[str, str, bool]],
+    irregular: dict[str, str],
+    max_senses: int,
+    names: dict[str, set[str]],
 ) -> dict[str, Any]:
     to_turkish: dict[str, Counter[str]] = defaultdict(Counter)
     to_english: dict[str, Counter[str]] = defaultdict(Counter)
     written: dict[str, Counter[str]] = defaultdict(Counter)  # Turkish lemma -> as written
-    for en, word in pairs:
-        tr = turkish_lemma(fold(word))
+    for en, word, verb in pairs:
+        tr = turkish_lemma(fold(word), verb)
         to_turkish[en][tr] += 1
         to_english[tr][en] += 1
         written[tr][word] += 1
@@ -257,6 +282,11 @@ def _table(
         "to_english": ranked(to_english),
         "irregular": irregular,
         "turkish_words": {k: c.most_common(1)[0][0] for k, c in written.items()},
+        # lemmas that are proper names in every sense the lexicon has (Bursa, Warsaw)
+        "names": {
+            "tr": sorted(names["tr"] & to_english.keys()),
+            "en": sorted(names["en"] & to_turkish.keys()),
+        },
     }
 
 
@@ -276,12 +306,17 @@ def table_paths(home: Path) -> list[Path]:
     """Where the table is looked for, in order: the user's cache folder (shared by every
     KAYNAK_HOME on the machine: `$XDG_CACHE_HOME/kaynak` or `~/.cache/kaynak`), then
     KAYNAK_HOME, where it is built when the cache folder cannot be written."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kaynak"
-    return [cache / "lexicon" / table_name(), home / "lexicon" / table_name()]
+    paths = [home / "lexicon" / table_name()]
+    try:
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kaynak"
+    except RuntimeError:  # no home folder (a service account): KAYNAK_HOME alone
+        return paths
+    return [cache / "lexicon" / table_name(), *paths]
 
 
 def load(home: Path) -> Lexicon | None:
-    """The lexicon, or None when nlptoolkit-wordnet is not installed. Read from its table
+    """The lexicon, or None when nlptoolkit-wordnet is not installed or its data cannot be
+    read (then Kaynak works as without it, and says why in the log). Read from its table
     (`table_paths`), built first if there is none (a few seconds, once per machine); loaded
     once per process."""
     folder = data_folder()
@@ -295,7 +330,11 @@ def load(home: Path) -> Lexicon | None:
         table = next((t for t in map(_read, paths) if t is not None), None)
         if table is None:
             log.info("building the Turkish-English lexicon from KeNet (once)")
-            table = build_table(folder)
+            try:
+                table = build_table(folder)
+            except (OSError, ET.ParseError) as exc:
+                log.warning("the lexicon is off: cannot read KeNet's data in %s (%s)", folder, exc)
+                return None
             if not any(_write(path, table) for path in paths):
                 log.warning("cannot save the lexicon table; it is rebuilt in each process")
         lexicon = Lexicon.from_table(table)

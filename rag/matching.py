@@ -267,6 +267,15 @@ def name_matches(
 
 # --- content words, by spelling or through the lexicon ---------------------------------------
 
+LEXICON_LANGUAGES = frozenset({"en", "tr"})  # the languages the lexicon translates between
+
+
+def crosses(language: str, other: str) -> bool:
+    """Whether words of `language` are matched to words of `other` through the lexicon:
+    English to Turkish or Turkish to English (any other pair, or one language, by spelling)."""
+    return language != other and {language, other} <= LEXICON_LANGUAGES
+
+
 # Words that carry no content of their own in a question or a claim (folded): they are
 # neither looked for nor counted.
 FUNCTION_WORDS = frozenset(
@@ -279,7 +288,8 @@ FUNCTION_WORDS = frozenset(
     if whether while because although though since until up down out off again further
     once both either neither too just ever even yet still say said says tell told according
     called named name known kind type part
-    ne neyi neye neden nedir kim kimi kime kimin kimdir hangi hangisi nerede nereye nereden
+    ne neyi neye neden nedir neler kim kimi kime kimin kimdir kimler hangi hangisi hangileri
+    nerede nereye nereden
     nasil niye nicin kac kaci ve veya ile ya da de ki mi mu bu su o bunu sunu onu bunun
     onun bunlar onlar icin gibi kadar daha en cok az her bir iki olan olarak oldu olur
     olmus olmak etmek yapmak var yok ise ama fakat ancak sonra once ayrica gore""".split()  # noqa: SIM905 (a word list reads best as words)
@@ -289,6 +299,9 @@ FUNCTION_WORDS = frozenset(
 def content_words(text: str) -> list[str]:
     """The folded content words of `text`, once each, in order (names and numbers too)."""
     return list(dict.fromkeys(w for w in tokens(text) if w not in FUNCTION_WORDS))
+
+
+MIN_OPENING_NAME = 3  # letters: a shorter opening word is a title or initial (Dr, Mr), no name
 
 
 @dataclass(frozen=True)
@@ -301,11 +314,18 @@ class Found:
     matched: frozenset[str]  # the folded words of the other text that held them
 
     @property
+    def judged(self) -> bool:
+        """Whether there was anything to look for (a question of function words alone, "What
+        is it?", has nothing a passage could hold)."""
+        return sum(self.weights) > 0
+
+    @property
     def coverage(self) -> float:
-        """The weighted share of the content words held (1.0 when there are none)."""
+        """The weighted share of the content words held; 0.0 when there are none to look for
+        (no evidence either way: `judged` tells that case apart)."""
         total = sum(self.weights)
         if not total:
-            return 1.0
+            return 0.0
         held = set(self.found)
         return (
             sum(w for word, w in zip(self.words, self.weights, strict=True) if word in held) / total
@@ -337,7 +357,7 @@ class Words:
     def translations(self, word: str, language: str, other: str) -> tuple[str, ...]:
         """What folded `word` of `language` translates to in `other` (none within a
         language, or without the lexicon)."""
-        if self.lexicon is None or language == other or {language, other} != {"en", "tr"}:
+        if self.lexicon is None or not crosses(language, other):
             return ()
         return self.lexicon.translations(word, language)
 
@@ -355,7 +375,7 @@ class Words:
         other_words = tokens(other)
         held = set(other_words)
         stems = set(stems_of(other_words, _PREFIX))
-        crossing = self.lexicon is not None and {language, other_language} == {"en", "tr"}
+        crossing = self.lexicon is not None and crosses(language, other_language)
         lemmas: dict[str, list[str]] = {}
         if crossing:
             assert self.lexicon is not None
@@ -383,20 +403,46 @@ class Words:
         self, question: str, language: str, text: str, text_language: str, context: str = ""
     ) -> Held:
         """How much of `question` `text` holds: the share of its content words, and which
-        of its names (`names_and_numbers`, not a lone opening word) `context` (the text with
-        the text around it; default `text`) holds entirely."""
+        of its names (`names`) `context` (the text with the text around it; default `text`)
+        holds entirely."""
         whole = self.found(question, language, text, text_language)
-        names = names_and_numbers(question, sentence_initial=False)
+        names = self.names(question)
         if names and context:
             around = set(self.found(question, language, context, text_language).found)
         else:
             around = set(whole.found)
         return Held(whole.coverage, frozenset(n for n in names if set(content_words(n)) <= around))
 
+    def names(self, question: str) -> list[str]:
+        """The names and numbers a question asks about. A capitalised word that opens the
+        question is not taken for a name ("Historically, ..."), unless the lexicon, when
+        loaded, knows it in neither language or as a proper name only: then it is a name
+        ("Biden ne dedi?", "Bursa kütüphanesinin adı ne?"). Question
+        and function words (Kimin, Neler) and short titles (Dr) are never names alone."""
+        asked = names_and_numbers(question, sentence_initial=False)
+        if self.lexicon is None:
+            return asked
+        opening = []
+        for name in names_and_numbers(question):
+            words = [w for w in tokens(name) if len(w) >= MIN_OPENING_NAME]
+            if name in asked or not words or any(w in FUNCTION_WORDS for w in words):
+                continue
+            if all(self._name_word(w) for w in words):
+                opening.append(name)
+        return opening + asked
+
+    def _name_word(self, word: str) -> bool:
+        """Whether folded `word` is part of a name: a word of neither language, or a proper
+        name of either (Biden; Bursa, which the lexicon has as a city)."""
+        assert self.lexicon is not None
+        if self.unknown(word, "en") and self.unknown(word, "tr"):
+            return True
+        return self.lexicon.is_name(word, "en") or self.lexicon.is_name(word, "tr")
+
     def unknown(self, word: str, language: str) -> bool:
         """Whether folded `word` is no word of `language` the lexicon knows (a name, or a
         word it lacks); False without the lexicon, which cannot tell."""
-        if self.lexicon is None or language not in {"en", "tr"}:
+        if self.lexicon is None or language not in LEXICON_LANGUAGES:
             return False
         return not self.lexicon.knows(fold(word), language)
 

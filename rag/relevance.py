@@ -155,9 +155,10 @@ class Relevance:
 
 
 class Backfill:
-    """The relevance vectors of new chunks (then their names' vectors), computed in one background thread after an ingest
-    (asked again while it runs, it goes round once more), and stopped between two batches,
-    never inside a write, when the process exits."""
+    """The relevance (e5) vectors of new chunks, then their names' vectors, computed in one
+    background thread after an ingest (asked again while it runs, it goes round once more),
+    and stopped between two batches, never inside a write, when the process exits. Without a
+    relevance model the names' vectors are still computed."""
 
     def __init__(self, relevance: Relevance | None, names: NameVectors | None = None) -> None:
         self.relevance = relevance
@@ -169,7 +170,7 @@ class Backfill:
         self._exit_hook = False
 
     def start(self) -> None:
-        if self.relevance is None:
+        if self.relevance is None and self.names is None:
             return
         with self._lock:
             if self._thread is not None:
@@ -186,7 +187,7 @@ class Backfill:
             try:
                 self.complete(wait=False)
             except Exception:  # the index stays searchable; the next ingest or start resumes
-                log.exception("computing e5 vectors in the background failed")
+                log.exception("computing vectors in the background failed")
             with self._lock:
                 if not self._again or self._stopping.is_set():
                     self._thread = None
@@ -200,13 +201,14 @@ class Backfill:
             thread.join(timeout=STOP_WAIT)
 
     def complete(self, on_progress: BackfillProgress | None = None, wait: bool = True) -> int:
-        """Compute every missing vector now; with `wait`, after the background thread."""
-        if self.relevance is None:
-            return 0
+        """Compute every missing vector now; with `wait`, after the background thread. Returns
+        how many chunks got their relevance vectors."""
         thread = self._thread
         if wait and thread is not None and thread is not threading.current_thread():
             thread.join()
-        done = self.relevance.backfill(on_progress, stop=self._stopping)
+        done = 0
+        if self.relevance is not None:
+            done = self.relevance.backfill(on_progress, stop=self._stopping)
         if self.names is not None:
             self.names.backfill(stop=self._stopping)
         return done

@@ -28,7 +28,7 @@ from rag.config import Settings
 from rag.embeddings import KaynakEmbeddings, cosine
 from rag.lexical import LexicalIndex
 from rag.lexicon import Lexicon
-from rag.matching import Words
+from rag.matching import Words, crosses
 from rag.relevance import Relevance
 from rag.store import Store
 from rag.text import detect_language, language_code, stems
@@ -191,9 +191,8 @@ class Retriever:
             return lexical
         for cid, hit in hits.items():
             passage_language = language_code(hit.metadata.get("language"))
-            if passage_language != language:
-                found = words.found(question, language, hit.text, passage_language)
-                lexical[cid] = found.coverage
+            if crosses(language, passage_language):
+                lexical[cid] = words.found(question, language, hit.text, passage_language).coverage
         return lexical
 
     def _fuse(

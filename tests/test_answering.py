@@ -170,6 +170,9 @@ def test_a_close_passage_without_the_questions_name_is_not_quoted():
     assert len(select_passages(passages, settings)) == 3
     about = About(Words(load(Path(tempfile.gettempdir()))), lambda p: p.text)
     assert [p.doc_id for p in select_passages(passages, settings, question, about)] == ["d0"]
+    # the name opening a Turkish question is still a name the added quotes must hold
+    opening = "Bursa kütüphanesinin adı ne?"
+    assert [p.doc_id for p in select_passages(passages, settings, opening, about)] == ["d0"]
     # a passage that holds the name and enough of the question is still added
     again = [
         *passages[:1],

@@ -23,6 +23,7 @@ LEXICON = Lexicon(
         "ve": ("steering",),  # a function word: never glossed
     },
     irregular={},
+    names={"tr": frozenset(), "en": frozenset()},
     turkish_words={
         "istihbarat": "istihbarat",
         "bakan": "bakan",
@@ -100,6 +101,7 @@ def test_source_text_and_lexicon_text_cannot_become_markup():
         to_turkish={"intelligence": ("istihbarat",)},
         to_english={"istihbarat": ('x" onmouseover="alert(1)',)},
         irregular={},
+        names={"tr": frozenset(), "en": frozenset()},
         turkish_words={"istihbarat": "<script>alert(2)</script>"},
     )
     quote = "<script>alert(3)</script> İstihbarat <b>paylaşımı</b> [2](javascript:x) *Joly*"

@@ -49,6 +49,29 @@ def test_a_turkish_word_shows_its_lemma_and_english_lemmas(table):
     assert lemma == "kütüphane"
     assert "library" in meanings
     assert table.gloss("Joly") is None
+    assert table.gloss("Hayashi") is None  # a name, though it begins with "haya" (shame)
+
+
+def test_only_a_verb_loses_its_infinitive_ending(table):
+    assert "bread" in table.translations("ekmek", "tr")  # the noun keeps -mek
+    assert table.lemma("ekmek", "tr") == "ekmek"
+    assert table.lemma("paylasti", "tr") == "paylas"  # paylaşmak, a verb
+
+
+def test_question_and_opening_words_are_told_from_names(table):
+    words = Words(table)
+    assert words.names("Biden ne dedi?") == ["Biden"]  # no word of either language
+    assert words.names("Kimin açıklaması?") == []  # a question word opens it
+    assert words.names("Neler konuşuldu?") == []
+    assert words.names("Historically, what did Joly say?") == ["Joly"]
+    assert Words(None).names("Biden ne dedi?") == []  # without the lexicon, as before
+
+
+def test_no_content_words_is_no_evidence(table):
+    found = Words(table).found("What is it?", "en", "Kanada ile Japonya görüşüyor.", "tr")
+    assert not found.judged and found.coverage == 0.0
+    # the lexicon translates between English and Turkish only: other pairs go by spelling
+    assert Words(table).translations("minister", "en", "de") == ()
 
 
 def test_words_are_found_across_languages_by_translation(table):
@@ -73,6 +96,31 @@ def test_a_damaged_table_is_rebuilt(tmp_path, monkeypatch):
     assert rebuilt is not None and "bakan" in rebuilt.translations("minister", "en")
     with gzip.open(path, "rt", encoding="utf-8") as f:
         assert json.load(f)["format"] == lexicon.TABLE_FORMAT
+
+
+def test_unreadable_data_turns_the_lexicon_off(tmp_path, monkeypatch):
+    """KeNet's XML damaged (and no table built from it): Kaynak starts without the lexicon
+    rather than failing."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name in lexicon.DATA_FILES:
+        (folder / name).write_text("<SYNSET><ID>TUR10", encoding="utf-8")
+    monkeypatch.setattr(lexicon, "data_folder", lambda: folder)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    lexicon.forget()
+    try:
+        assert lexicon.load(tmp_path / "home") is None
+    finally:
+        lexicon.forget()
+
+
+def test_without_a_home_folder_the_table_lives_in_kaynak_home(tmp_path, monkeypatch):
+    def no_home() -> None:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(lexicon.Path, "home", no_home)
+    assert lexicon.table_paths(tmp_path) == [tmp_path / "lexicon" / lexicon.table_name()]
 
 
 _WITHOUT_THE_PACKAGE = """

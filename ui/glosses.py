@@ -78,11 +78,13 @@ class Glosses:
         if self.lexicon is None:
             return ""
         key = word.casefold()
-        if key not in self._titles:
+        title = self._titles.get(key)
+        if title is None:
+            title = self._title(word)  # kept in a local: another thread may clear the cache
             if len(self._titles) >= REMEMBERED:
                 self._titles.clear()
-            self._titles[key] = self._title(word)
-        return self._titles[key]
+            self._titles[key] = title
+        return title
 
     def _title(self, word: str) -> str:
         assert self.lexicon is not None
