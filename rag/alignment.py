@@ -5,13 +5,15 @@ numbers and punctuation. A phrase whose words a passage holds (`matching.has_wor
 any other is compared with every run of one or two words of the passage
 (`matching.word_runs`) through a `matching.Translations` source. A translated phrase finds
 its translation; a swapped-in fact finds nothing, however little it moves the whole sentence.
-The citation check (rag/citations.py) reads the worst-found phrase.
+The citation check (rag/citations.py) reads the worst-found phrase; with the Turkish-English
+lexicon, also the worst-found phrase among those whose words it does not find translated
+(`held`: a phrase translated word for word is found).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from rag.matching import Translations, has_word, word_runs
 from rag.text import fold, stems_of, tokens
@@ -82,15 +84,36 @@ def alignment(
     around `text`, where a sentence leaves its subject to the one before it) is compared with
     every run of one or two words of `text`, and the least of their best matches is the
     alignment (1.0 when every phrase is found word for word)."""
+    return worst(phrase_alignment(claim, text, translations, context, language))
+
+
+def phrase_alignment(
+    claim: str, text: str, translations: Translations, context: str = "", language: str = ""
+) -> list[tuple[str, float]]:
+    """Each content phrase of the claim not found word for word (see `alignment`), with its
+    best match among the runs of one or two words of `text`."""
     phrases = [
         ph
         for ph, found in open_phrases(claim, [text, context or text], 2)
         if 0 not in found and not (1 in found and all(w[0].isupper() for w in ph.split()))
     ]
     if not phrases:
-        return 1.0, ""
+        return []
     runs = word_runs(text, language)
     if not runs:
-        return 0.0, phrases[0]
+        return [(ph, 0.0) for ph in phrases]
     best = translations.best(phrases, runs)
-    return float(best.min()), phrases[int(best.argmin())]
+    return [(ph, float(b)) for ph, b in zip(phrases, best, strict=True)]
+
+
+def worst(scored: Sequence[tuple[str, float]], held: Collection[str] = ()) -> tuple[float, str]:
+    """The least-found phrase of `scored` and how well it is found (1.0, "" when there is
+    none), leaving out the phrases all of whose content words are in `held` (folded: the words
+    the lexicon finds translated around the passage)."""
+    left = [(score, ph) for ph, score in scored if not _held(ph, held)]
+    return min(left, default=(1.0, ""), key=lambda t: t[0])
+
+
+def _held(phrase: str, held: Collection[str]) -> bool:
+    words = [w for w in tokens(phrase) if w not in _STOP]
+    return bool(held) and bool(words) and all(w in held for w in words)

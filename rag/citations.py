@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.alignment import alignment, open_phrases
+from rag.alignment import open_phrases, phrase_alignment, worst
 from rag.chunking import split_sentences
 from rag.config import Settings
 from rag.embeddings import SHORT_TEXTS, KaynakEmbeddings, unit_vectors
@@ -83,6 +83,9 @@ class Check:
     # with the lexicon, across English and Turkish: the least share of the claim's content
     # words found around the passage (spelled alike or translated; `matching.Words`)
     words: float = 0.3
+    # ... and the least alignment of its worst-found phrase among those the lexicon does not
+    # find translated word for word (`Evidence.align_translated`), instead of `align`
+    align_translated: float = 0.4
     version: int = 2
 
     @classmethod
@@ -97,6 +100,7 @@ class Check:
             align_same=s.support_align_same,
             names=s.support_names,
             words=s.support_words,
+            align_translated=s.support_align_translated,
         )
 
     @classmethod
@@ -128,10 +132,30 @@ class Evidence:
     # claim's language or in one the lexicon does not translate, a passage not judged)
     coverage: list[float | None] | None = None
     uncovered: list[tuple[str, ...]] | None = None
+    # with the lexicon, where `coverage` is judged: the alignment of the worst-found phrase
+    # among those whose words the lexicon does not find translated in the passage, and that
+    # phrase (a phrase translated word for word is found; a swapped-in one rarely is)
+    align_translated: list[float] | None = None
+    unaligned_translated: list[str] | None = None
 
     def score(self, n: int, check: Check) -> float:
         """Agreement with passage n (1-based) raised or lowered by how well its phrases align."""
         return self.agree[n - 1] + check.weight * self.align[n - 1]
+
+    def translated(self, n: int) -> bool:
+        """Whether the lexicon judged passage n (1-based): `coverage` and `align_translated`
+        are read there instead of `align` alone."""
+        return self.coverage is not None and self.coverage[n - 1] is not None
+
+    def unaligned_phrase(self, n: int, check: Check) -> str | None:
+        """The claim's phrase that passage n (1-based) does not hold by the alignment rule
+        (`Check.align`, `align_same`; with the lexicon, `align_translated`), or None."""
+        if self.translated(n) and self.align_translated and self.unaligned_translated:
+            if self.align_translated[n - 1] >= check.align_translated:
+                return None
+            return self.unaligned_translated[n - 1]
+        limit = check.align_same if self.same[n - 1] else check.align
+        return None if self.align[n - 1] >= limit else self.unaligned[n - 1]
 
     def words_missing(self, n: int, check: Check) -> str:
         """Why too few of the claim's content words are found around passage n (1-based)
@@ -216,8 +240,9 @@ def decide(ev: Evidence, check: Check) -> tuple[list[int], str]:
         gone = [m for m, sim in missing.items() if sim < check.names]
         if gone:
             return f"{', '.join(gone)} not found in the cited source"
-        if not ev.align[n - 1] >= (check.align_same if ev.same[n - 1] else check.align):
-            return f"“{ev.unaligned[n - 1]}” is not in the cited source"
+        unaligned = ev.unaligned_phrase(n, check)
+        if unaligned is not None:
+            return f"“{unaligned}” is not in the cited source"
         if ev.score(n, check) < check.support:
             return (
                 f"the cited source does not say this (agreement {ev.score(n, check):.2f} < "
@@ -331,16 +356,28 @@ def gather(
         align, unaligned = [float("-inf")] * len(passages), [""] * len(passages)
         coverage: list[float | None] = [None] * len(passages)
         uncovered: list[tuple[str, ...]] = [()] * len(passages)
+        translated = [(float("-inf"), "")] * len(passages)
         for n in {*marks, 1 + int(np.argmax(agree))}:
             text, context, code = passages[n - 1].text, contexts[n - 1], languages[n - 1]
             missing[n - 1] = name_matches(claim, text, translations, context, code)
-            align[n - 1], unaligned[n - 1] = alignment(claim, text, translations, context, code)
+            scored = phrase_alignment(claim, text, translations, context, code)
+            align[n - 1], unaligned[n - 1] = worst(scored)
             if words is not None and crosses(language, code):
                 found = words.found(claim, language, context, code)
                 coverage[n - 1] = found.coverage if found.judged else None
                 uncovered[n - 1] = tuple(w for w in found.words if w not in found.found)
+                held = words.found(claim, language, text, code).found
+                translated[n - 1] = worst(scored, held)
         evidence = Evidence(claim, marks, agree, gain, weakest, missing, align, unaligned, same)
-        out.append(replace(evidence, coverage=coverage, uncovered=uncovered))
+        out.append(
+            replace(
+                evidence,
+                coverage=coverage,
+                uncovered=uncovered,
+                align_translated=[a for a, _ in translated],
+                unaligned_translated=[ph for _, ph in translated],
+            )
+        )
     return out
 
 

@@ -1,6 +1,9 @@
 """A claim's content phrases against a passage's words: found word for word, found as a
 translation, or (a swapped-in fact) found nowhere."""
 
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from rag.alignment import alignment, open_phrases
@@ -42,3 +45,27 @@ def test_phrases_align_with_their_translation_and_swapped_ones_with_nothing(by_m
     assert (
         alignment("action plan on space exploration", HAYASHI, by_meaning)[1] == "space exploration"
     )
+
+
+def test_with_the_lexicon_a_phrase_translated_word_for_word_is_found(by_meaning):
+    """The lexicon finds "military intelligence" translated in the passage (askeri
+    istihbarat), so the worst-found phrase left is one it cannot find: a swapped-in one."""
+    from rag import lexicon
+    from rag.alignment import phrase_alignment, worst
+    from rag.matching import Words
+
+    if lexicon.data_folder() is None:
+        pytest.skip("nlptoolkit-wordnet (the lexicon extra) is not installed")
+    words = Words(lexicon.load(Path(tempfile.gettempdir())))
+
+    def worst_found(claim: str) -> tuple[tuple[float, str], tuple[float, str]]:
+        scored = phrase_alignment(claim, TALKS, by_meaning, language="tr")
+        held = words.found(claim, "en", TALKS, "tr").found
+        return worst(scored), worst(scored, held)
+
+    plain, translated = worst_found("Canada and Japan started sharing military intelligence.")
+    assert plain[1] == "intelligence" and plain[0] < 0.5  # barely like any word there
+    assert translated == (1.0, "")  # every phrase found: by spelling, meaning or translation
+    # a phrase swapped in from another story has no translation there: it stays the worst
+    plain, translated = worst_found("Canada and Japan started sharing farming technology.")
+    assert translated == plain and translated[1] == "technology"
