@@ -130,3 +130,18 @@ def test_the_passages_names_are_read_from_the_index_not_embedded_on_a_question(b
     assert best[0] == pytest.approx(
         max(float(stored[n] @ unit_vectors(bot.embeddings, ["Japan"])[0]) for n in stored), abs=1e-4
     )
+
+
+def test_without_a_relevance_model_the_names_still_get_their_vectors(tmp_path):
+    """The names' vectors come after ingest with or without the e5 relevance model (it is
+    the name check, not the ranking, that reads them)."""
+    from rag import Assistant
+    from rag.name_vectors import NameVectors
+    from tests.conftest import CORPUS
+
+    bot = Assistant(home=tmp_path / "home", progress=False, relevance_model="", lexicon=False)
+    assert bot.retriever.relevance is None
+    bot.ingest([CORPUS], background=False)
+    bot.complete_background()
+    stored = NameVectors(bot.store, bot.embeddings).lookup(["Yoshimasa Hayashi", "Zeus"])
+    assert set(stored) == {"Yoshimasa Hayashi"}
