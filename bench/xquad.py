@@ -128,6 +128,7 @@ def main() -> int:
     args = ap.parse_args()
     quiet_logs()
     from rag.evaluate import evaluate_squad
+    from rag.matching import forget
 
     summaries: dict[str, Any] = {}
     baselines: dict[str, Any] = {}
@@ -139,7 +140,12 @@ def main() -> int:
             bots[NO_LEXICON] = make_assistant(tmp / "home", lexicon=False)
         for lang, squad in sets.items():
             for name, each in bots.items():
-                summary = evaluate_squad(each, squad)["summary"]  # each question the first time
+                # each question the first time, for each reading of the index alike: the
+                # vectors of words and names one reading remembered are forgotten first (they
+                # are shared by the process, and would make the second reading's first time
+                # a repeat)
+                forget()
+                summary = evaluate_squad(each, squad)["summary"]
                 summaries[lang + name] = summary
             for name, each in bots.items():
                 again = evaluate_squad(each, squad)["summary"]  # the same questions repeated
