@@ -173,7 +173,8 @@ class Retriever:
         """Add the best lexical matches to `hits` (the question's words and, with the
         lexicon, their translations into the other language), and give each hit its lexical
         evidence: the BM25 share; with the lexicon and `translated`, for a passage in the
-        other language, the share of the question's words it holds through the lexicon."""
+        other of English and Turkish, the share of the question's words it holds through the
+        lexicon, and none for a passage in another language (as without the lexicon)."""
         lex = self.lexical()
         language = detect_language(question)
         words = Words(self.lexicon, lex.weight)
@@ -193,6 +194,8 @@ class Retriever:
             passage_language = language_code(hit.metadata.get("language"))
             if crosses(language, passage_language):
                 lexical[cid] = words.found(question, language, hit.text, passage_language).coverage
+            elif passage_language != language:  # a pair the lexicon does not translate: no
+                lexical[cid] = 0.0  # evidence, as weight_lexical 0 gives without the lexicon
         return lexical
 
     def _fuse(
