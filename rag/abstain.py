@@ -186,15 +186,24 @@ class Decider:
     def _context(self, scored: Scored) -> str:
         """The passage with the text around it in its source (names often come before)."""
         meta = scored.hit.metadata
-        doc_id = str(meta.get("doc_id", ""))
+        start, end = int(meta.get("start", 0)), int(meta.get("end", 0))
+        return self.context(str(meta.get("doc_id", "")), start, end, scored.hit.text)
+
+    def context(self, doc_id: str, start: int, end: int, passage: str) -> str:
+        """The passage `passage` at `start:end` of document `doc_id`, with the text around it
+        (`Settings.context_before`, `context_after`). The document's text is remembered until
+        the documents change; one that no longer holds the passage there (another process
+        replaced the document a moment ago) is read again."""
         with self._lock:
             text = self._texts.get(doc_id)
-        if text is None:
-            text = self.store.source_text(doc_id) or scored.hit.text
+        if text is None or text[start:end] != passage:
+            text = self.store.source_text(doc_id)
+            if text is None or text[start:end] != passage:
+                return passage
             with self._lock:
                 self._texts[doc_id] = text
-        start, end = int(meta.get("start", 0)), int(meta.get("end", 0))
-        return around(text, start, end, self.settings.context_before, self.settings.context_after)
+        s = self.settings
+        return around(text, start, end, s.context_before, s.context_after)
 
     def forget(self) -> None:
         """Drop the cached source texts (the documents changed)."""

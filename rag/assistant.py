@@ -30,7 +30,7 @@ from rag.retrieval import (
 from rag.store import Store
 from rag.store_errors import storage_faults
 from rag.store_sync import write_lock
-from rag.text import around, detect_language
+from rag.text import detect_language
 from rag.types import Answer, DocumentRecord, IngestReport, Passage
 
 BUNDLED_CORPUS = package_path("corpus")  # the bundled article, shipped as package data
@@ -232,9 +232,9 @@ class Assistant:
 
     def passage_context(self, passage: Passage) -> str:
         """The passage with the text around it in its source (the name checks read it)."""
-        text = self.store.source_text(passage.doc_id) or passage.text
-        s = self.settings
-        return around(text, passage.start, passage.end, s.context_before, s.context_after)
+        return self.retriever.decider.context(
+            passage.doc_id, passage.start, passage.end, passage.text
+        )
 
     def _k(self, k: int | None) -> int:
         if k is None:

@@ -37,6 +37,7 @@ from rapidfuzz import fuzz
 
 from rag.embeddings import SHORT_TEXTS, VectorCache
 from rag.text import fold, names_and_numbers, stems_of, tokens
+from rag.text import forget as forget_texts
 
 if TYPE_CHECKING:
     from rag.lexicon import Lexicon
@@ -483,3 +484,4 @@ def forget() -> None:
     passages never seen)."""
     SHORT_TEXTS.clear()
     turkish_stem.cache_clear()
+    forget_texts()

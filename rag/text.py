@@ -56,14 +56,26 @@ def normalize(text: str) -> str:
 def fold(text: str) -> str:
     """Lower-case for matching, Turkish-aware: 'İ' -> 'i', 'I' -> 'ı' is avoided on purpose
     because English text is the common case; accents are stripped so 'Çin' matches 'cin'."""
+    if text.isascii():  # (nothing else to do: the common case, and the fast one)
+        return text.lower()
     text = text.replace("İ", "i").replace("I", "i").replace("ı", "i")
     text = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in text if not unicodedata.combining(ch))
 
 
+# Texts read again and again (passages and the text around them, from question to question)
+# are read once: their tokens and names are remembered.
+_REMEMBERED_TEXTS = 4096
+
+
 def tokens(text: str) -> list[str]:
     """Folded word tokens; apostrophes split Turkish suffixes off names (Tokyo’da -> tokyo, da)."""
-    return _TOKEN_RE.findall(fold(text))
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=_REMEMBERED_TEXTS)
+def _tokens(text: str) -> tuple[str, ...]:
+    return tuple(_TOKEN_RE.findall(fold(text)))
 
 
 def stems(text: str) -> list[str]:
@@ -81,6 +93,11 @@ def names_and_numbers(text: str, sentence_initial: bool = True) -> list[str]:
     A sentence's first word counts unless it is a common sentence opener; with
     `sentence_initial=False` a lone capitalised first word does not count at all (in fluent
     prose it is usually a capitalised noun: "Industry groups ...", "Eylem planı ...")."""
+    return list(_names_and_numbers(text, sentence_initial))
+
+
+@lru_cache(maxsize=_REMEMBERED_TEXTS)
+def _names_and_numbers(text: str, sentence_initial: bool) -> tuple[str, ...]:
     runs: list[tuple[int, list[str]]] = []
     last_end = -1
     for match in _CAPITALISED_RE.finditer(text):
@@ -107,7 +124,14 @@ def names_and_numbers(text: str, sentence_initial: bool = True) -> list[str]:
         or words[0].isupper()
         or not _starts_sentence(text, start)
     ]
-    return found + _NUMBER_RE.findall(text)
+    return (*found, *_NUMBER_RE.findall(text))
+
+
+def forget() -> None:
+    """Forget the texts read (benchmarks of texts never seen)."""
+    _tokens.cache_clear()
+    _names_and_numbers.cache_clear()
+    _detect_language.cache_clear()
 
 
 def _starts_sentence(text: str, position: int) -> bool:
