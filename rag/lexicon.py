@@ -55,6 +55,8 @@ MAX_SENSES = 32
 # Turkish light verbs: in "yardım etmek" (to help) the meaning is in the noun.
 _LIGHT_VERBS = frozenset({"etmek", "olmak", "yapmak", "eylemek", "kilmak", "edilmek", "olunmak"})
 _INFINITIVE = ("mak", "mek")
+# Turkish voices a lemma's final k, p, t before a suffix's vowel (folded: ğ is g)
+_VOICED = {"g": "k", "b": "p", "d": "t"}
 # What a Turkish lemma may be followed by in a word, folded: nothing, or the beginning of a
 # common case, plural, possessive or verb ending.
 _TURKISH_ENDING = re.compile(
@@ -130,6 +132,10 @@ class Lexicon:
         for end in range(len(word), MIN_LEMMA - 1, -1):
             if word[:end] in self.to_english:
                 return word[:end]
+            # a final k, p or t voiced before a vowel (bakanlık -> bakanlığı, ekmek -> ekmeği)
+            voiced = _VOICED.get(word[end - 1])
+            if voiced and end < len(word) and word[: end - 1] + voiced in self.to_english:
+                return word[: end - 1] + voiced
         return word if word in self.to_english else None
 
     def _english_lemma(self, word: str) -> str | None:

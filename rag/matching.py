@@ -298,8 +298,13 @@ FUNCTION_WORDS = frozenset(
 
 
 def content_words(text: str) -> list[str]:
-    """The folded content words of `text`, once each, in order (names and numbers too)."""
-    return list(dict.fromkeys(w for w in tokens(text) if w not in FUNCTION_WORDS))
+    """The folded content words of `text`, once each, in order (names and numbers too; no
+    single letters, as the s of Japan's)."""
+    return list(
+        dict.fromkeys(
+            w for w in tokens(text) if w not in FUNCTION_WORDS and (len(w) > 1 or w.isdigit())
+        )
+    )
 
 
 MIN_OPENING_NAME = 3  # letters: a shorter opening word is a title or initial (Dr, Mr), no name

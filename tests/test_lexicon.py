@@ -30,6 +30,9 @@ def test_news_words_translate_both_ways(table):
     assert table.lemma("istihbaratin", "tr") == "istihbarat"
     assert "intelligence" in table.translations("istihbaratin", "tr")
     assert "minister" in table.translations("bakani", "tr")
+    # a final k, p or t voiced before a suffix: Bakanlığı is bakanlık, kitabı is kitap
+    assert "ministry" in table.translations("bakanligi", "tr")
+    assert table.lemma("kitabi", "tr") == "kitap"
 
 
 def test_irregular_english_forms_take_their_lemma(table):
@@ -65,6 +68,14 @@ def test_question_and_opening_words_are_told_from_names(table):
     assert words.names("Neler konuşuldu?") == []
     assert words.names("Historically, what did Joly say?") == ["Joly"]
     assert Words(None).names("Biden ne dedi?") == []  # without the lexicon, as before
+
+
+def test_a_claim_s_words_are_found_in_their_turkish_forms(table):
+    """The s of "Japan's" is no word to look for; Bakanlığı holds "ministry"."""
+    passage = "Japonya Dışişleri Bakanlığı, anlaşmaya en kısa sürede varılmasını istedi."
+    found = Words(table).found("Japan's ministry wants a deal.", "en", passage, "tr")
+    assert "s" not in found.words
+    assert {"japan", "ministry"} <= set(found.found)
 
 
 def test_no_content_words_is_no_evidence(table):
