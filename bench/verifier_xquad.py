@@ -306,11 +306,13 @@ def fit(ev: dict[str, Any], base: Any, grid: bool = True) -> Any:
     """The numbers that do best on `ev`: the grid's (unless `grid` is False: `base`'s), then
     the lexicon's two given them (ties: the lowest, the rules that drop least)."""
     best = replace(base, words=0.0, align_translated=base.align)
-    if grid:
-        scored = []
+    if grid:  # the grid's numbers as the check reads them without the lexicon
+        plain, scored = without_lexicon(ev), []
         for values in itertools.product(*GRID.values()):
             check = replace(best, **dict(zip(GRID, values, strict=True)))
-            scored.append((objective(ev, outcomes(ev, check)), -check.margin, check.support, check))
+            scored.append(
+                (objective(plain, outcomes(plain, check)), -check.margin, check.support, check)
+            )
         best = max(scored, key=lambda t: t[:3])[3]
     if not (ev["words"] < 9.0).any():  # without the lexicon the threshold decides nothing
         return replace(best, words=base.words, align_translated=base.align_translated)

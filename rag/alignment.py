@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 
-from rag.matching import Translations, has_word, word_runs
+from rag.matching import Translations, content_words, has_word, word_runs
 from rag.text import fold, stems_of, tokens
 
 # Function words of English and Turkish: they carry no fact a source must state.
@@ -115,5 +115,7 @@ def worst(scored: Sequence[tuple[str, float]], held: Collection[str] = ()) -> tu
 
 
 def _held(phrase: str, held: Collection[str]) -> bool:
-    words = [w for w in tokens(phrase) if w not in _STOP]
+    """Whether every content word of `phrase` (as `matching.content_words` reads a claim's,
+    a suffix after an apostrophe cut off: Tokyo'daki -> Tokyo) is in `held`."""
+    words = content_words(" ".join(_APOSTROPHE_RE.split(w)[0] for w in phrase.split()))
     return bool(held) and bool(words) and all(w in held for w in words)

@@ -9,8 +9,9 @@ better, and which no other retrieved passage beats clearly (then the sentence mo
 that passage passes, or goes). With the Turkish-English lexicon (rag/lexicon.py, optional)
 a claim in one of the two languages citing a passage in the other must also have enough of
 its content words found around the passage, spelled alike or through a dictionary
-translation (`matching.Words`); without the lexicon that rule is not applied and the check
-decides as before. The numbers are fitted on XQuAD by bench/verifier_xquad.py
+translation (`matching.Words`), and a phrase whose words the lexicon finds translated in the
+passage counts as found (the alignment rule reads the worst of the others); without the
+lexicon these rules are not applied and the check decides as before. The numbers are fitted on XQuAD by bench/verifier_xquad.py
 (docs/benchmarks.md, section 4b). `Check.version` 1 is the first, simpler check, kept as the
 benchmarks' baseline.
 """
@@ -143,8 +144,10 @@ class Evidence:
         return self.agree[n - 1] + check.weight * self.align[n - 1]
 
     def translated(self, n: int) -> bool:
-        """Whether the lexicon judged passage n (1-based): `coverage` and `align_translated`
-        are read there instead of `align` alone."""
+        """Whether the lexicon judged passage n (1-based): `coverage` is read there, and the
+        alignment rule reads `align_translated` instead of `align` (the agreement `score`
+        keeps `align`: reading the other there did no better on bench/verifier_xquad.py's
+        data)."""
         return self.coverage is not None and self.coverage[n - 1] is not None
 
     def unaligned_phrase(self, n: int, check: Check) -> str | None:

@@ -7,8 +7,10 @@ and Kaynak matches words by spelling and by the multilingual model alone, as it 
 
 Words are compared as lemmas, folded as the lexical index folds them (rag/text.py). A Turkish
 word's lemma is the longest lemma of the lexicon it begins with (Turkish adds suffixes:
-istihbaratın -> istihbarat, başlattı -> başlat); a verb's lemma drops its infinitive ending
-(başlatmak -> başlat). An English word's lemma comes from WordNet's list of irregular forms
+istihbaratın -> istihbarat, başlattı -> başlat), its final g, b or d before a vowel read as
+the k, p or t it voices (bakanlığı -> bakanlık); a verb's lemma drops its infinitive ending
+(başlatmak -> başlat). The table also lists the lemmas that are only proper names (a city,
+a country: Bursa, Warsaw), which tell a name from a word (`is_name`). An English word's lemma comes from WordNet's list of irregular forms
 (said -> say, children -> child) or by dropping a regular ending when what is left is a
 lemma of the lexicon (talks -> talk, sharing -> share). The table keeps, for each lemma, the
 lemmas of the other language it translates to, most linked first, and no more than
@@ -57,6 +59,7 @@ _LIGHT_VERBS = frozenset({"etmek", "olmak", "yapmak", "eylemek", "kilmak", "edil
 _INFINITIVE = ("mak", "mek")
 # Turkish voices a lemma's final k, p, t before a suffix's vowel (folded: ğ is g)
 _VOICED = {"g": "k", "b": "p", "d": "t"}
+_VOWELS = frozenset("aeiou")  # folded: ı, ö, ü are i, o, u
 # What a Turkish lemma may be followed by in a word, folded: nothing, or the beginning of a
 # common case, plural, possessive or verb ending.
 _TURKISH_ENDING = re.compile(
@@ -134,7 +137,8 @@ class Lexicon:
                 return word[:end]
             # a final k, p or t voiced before a vowel (bakanlık -> bakanlığı, ekmek -> ekmeği)
             voiced = _VOICED.get(word[end - 1])
-            if voiced and end < len(word) and word[: end - 1] + voiced in self.to_english:
+            before_vowel = end < len(word) and word[end] in _VOWELS
+            if voiced and before_vowel and word[: end - 1] + voiced in self.to_english:
                 return word[: end - 1] + voiced
         return word if word in self.to_english else None
 
@@ -298,7 +302,7 @@ def _table(
 
 # --- the cached table ------------------------------------------------------------------------
 
-_LOADED: dict[str, Lexicon] = {}
+_LOADED: dict[str, Lexicon | None] = {}
 _LOAD_LOCK = threading.Lock()
 
 
@@ -340,6 +344,7 @@ def load(home: Path) -> Lexicon | None:
                 table = build_table(folder)
             except (OSError, ET.ParseError) as exc:
                 log.warning("the lexicon is off: cannot read KeNet's data in %s (%s)", folder, exc)
+                _LOADED[name] = None  # not tried again in this process (until `forget`)
                 return None
             if not any(_write(path, table) for path in paths):
                 log.warning("cannot save the lexicon table; it is rebuilt in each process")

@@ -36,7 +36,7 @@ from langchain_core.embeddings import Embeddings
 from rapidfuzz import fuzz
 
 from rag.embeddings import SHORT_TEXTS, VectorCache
-from rag.text import fold, names_and_numbers, stems_of, tokens
+from rag.text import detect_language, fold, names_and_numbers, stems_of, tokens
 from rag.text import forget as forget_texts
 
 if TYPE_CHECKING:
@@ -428,22 +428,24 @@ class Words:
         asked = names_and_numbers(question, sentence_initial=False)
         if self.lexicon is None:
             return asked
+        language = detect_language(question)
         opening = []
         for name in names_and_numbers(question):
             words = [w for w in tokens(name) if len(w) >= MIN_OPENING_NAME]
             if name in asked or not words or any(w in FUNCTION_WORDS for w in words):
                 continue
-            if all(self._name_word(w) for w in words):
+            if all(self._name_word(w, language) for w in words):
                 opening.append(name)
         return opening + asked
 
-    def _name_word(self, word: str) -> bool:
-        """Whether folded `word` is part of a name: a word of neither language, or a proper
-        name of either (Biden; Bursa, which the lexicon has as a city)."""
+    def _name_word(self, word: str, language: str) -> bool:
+        """Whether folded `word`, opening a question in `language`, is part of a name: a word
+        of neither language, or only a proper name in the question's own (Biden; Bursa, which
+        the lexicon has as a city; not "Adam ne dedi?", adam being a man in Turkish)."""
         assert self.lexicon is not None
         if self.unknown(word, "en") and self.unknown(word, "tr"):
             return True
-        return self.lexicon.is_name(word, "en") or self.lexicon.is_name(word, "tr")
+        return language in LEXICON_LANGUAGES and self.lexicon.is_name(word, language)
 
     def unknown(self, word: str, language: str) -> bool:
         """Whether folded `word` is no word of `language` the lexicon knows (a name, or a

@@ -64,12 +64,16 @@ def fold(text: str) -> str:
 
 
 # Texts read again and again (passages and the text around them, from question to question)
-# are read once: their tokens and names are remembered.
+# are read once: their tokens and names are remembered, for texts of up to this many
+# characters (a whole document, read once at ingest, is not kept).
 _REMEMBERED_TEXTS = 4096
+_REMEMBERED_LONGEST = 4000
 
 
 def tokens(text: str) -> list[str]:
     """Folded word tokens; apostrophes split Turkish suffixes off names (Tokyo’da -> tokyo, da)."""
+    if len(text) > _REMEMBERED_LONGEST:
+        return _TOKEN_RE.findall(fold(text))
     return list(_tokens(text))
 
 
@@ -93,6 +97,8 @@ def names_and_numbers(text: str, sentence_initial: bool = True) -> list[str]:
     A sentence's first word counts unless it is a common sentence opener; with
     `sentence_initial=False` a lone capitalised first word does not count at all (in fluent
     prose it is usually a capitalised noun: "Industry groups ...", "Eylem planı ...")."""
+    if len(text) > _REMEMBERED_LONGEST:
+        return list(_names_and_numbers.__wrapped__(text, sentence_initial))
     return list(_names_and_numbers(text, sentence_initial))
 
 

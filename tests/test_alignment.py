@@ -56,7 +56,10 @@ def test_with_the_lexicon_a_phrase_translated_word_for_word_is_found(by_meaning)
 
     if lexicon.data_folder() is None:
         pytest.skip("nlptoolkit-wordnet (the lexicon extra) is not installed")
-    words = Words(lexicon.load(Path(tempfile.gettempdir())))
+    table = lexicon.load(Path(tempfile.gettempdir()))
+    if table is None:
+        pytest.skip("the lexicon's data cannot be read here")
+    words = Words(table)
 
     def worst_found(claim: str) -> tuple[tuple[float, str], tuple[float, str]]:
         scored = phrase_alignment(claim, TALKS, by_meaning, language="tr")
@@ -69,3 +72,6 @@ def test_with_the_lexicon_a_phrase_translated_word_for_word_is_found(by_meaning)
     # a phrase swapped in from another story has no translation there: it stays the worst
     plain, translated = worst_found("Canada and Japan started sharing farming technology.")
     assert translated == plain and translated[1] == "technology"
+    # a possessive or a suffix after an apostrophe leaves the phrase's words as they are
+    assert worst([("Japan's intelligence", 0.1)], {"japan", "intelligence"}) == (1.0, "")
+    assert worst([("Tokyo'daki", 0.1)], {"tokyo"}) == (1.0, "")

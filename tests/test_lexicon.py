@@ -33,6 +33,7 @@ def test_news_words_translate_both_ways(table):
     # a final k, p or t voiced before a suffix: Bakanlığı is bakanlık, kitabı is kitap
     assert "ministry" in table.translations("bakanligi", "tr")
     assert table.lemma("kitabi", "tr") == "kitap"
+    assert table.lemma("andrew", "tr") is None  # no vowel after the d: no "ant"
 
 
 def test_irregular_english_forms_take_their_lemma(table):
@@ -66,6 +67,10 @@ def test_question_and_opening_words_are_told_from_names(table):
     assert words.names("Biden ne dedi?") == ["Biden"]  # no word of either language
     assert words.names("Kimin açıklaması?") == []  # a question word opens it
     assert words.names("Neler konuşuldu?") == []
+    # a proper name only in the other language is a word here: adam is a man in Turkish
+    assert words.names("Adam ne dedi?") == []
+    assert words.names("Kabul edilen yasa neydi?") == []
+    assert words.names("Bursa kütüphanesinin adı ne?") == ["Bursa"]
     assert words.names("Historically, what did Joly say?") == ["Joly"]
     assert Words(None).names("Biden ne dedi?") == []  # without the lexicon, as before
 
