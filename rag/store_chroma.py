@@ -23,6 +23,8 @@ SCHEMA_VERSION = 1
 DEFAULT_PORT, TLS_PORT = 8000, 443
 MAX_BATCH = 2000  # records per upsert, at most (the server may allow fewer)
 FALLBACK_BATCH = 1000  # when the client cannot say its limit
+CREATE_LOCK_FILE = "index.create.lock"  # beside chroma/: held while a new index is made
+CREATE_WAIT = 120.0  # seconds another process may take to make it
 _T = TypeVar("_T")
 
 
@@ -49,7 +51,16 @@ def open_client(settings: Settings) -> Any:
                 "to use the index on disk"
             ) from None
     settings.home.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.home / "chroma"), settings=chroma_settings)
+    path = settings.home / "chroma"
+    if (path / "chroma.sqlite3").is_file():
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    # A new index: Chroma creates its tables on first open, and two processes doing it at once
+    # (two `kaynak ingest` on a fresh home) collide ("table collections already exists"). The
+    # first one creates it under a lock file; the others wait, then open what it made.
+    from filelock import FileLock
+
+    with FileLock(str(settings.home / CREATE_LOCK_FILE), timeout=CREATE_WAIT):
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
 def index_collections(client: Any, settings: Settings) -> list[str]:
