@@ -27,6 +27,7 @@ import itertools
 import re
 import threading
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -36,7 +37,15 @@ from langchain_core.embeddings import Embeddings
 from rapidfuzz import fuzz
 
 from rag.embeddings import SHORT_TEXTS, VectorCache
-from rag.text import detect_language, fold, names_and_numbers, stems_of, tokens
+from rag.text import (
+    MIN_NAME_CHARS,
+    detect_language,
+    fold,
+    names_and_numbers,
+    remembered,
+    stems_of,
+    tokens,
+)
 from rag.text import forget as forget_texts
 
 if TYPE_CHECKING:
@@ -87,7 +96,7 @@ def name_words(text: str) -> set[str]:
     return {w for name in names_and_numbers(text) for w in tokens(name)}
 
 
-def has_word(word: str, words: set[str], stems: set[str]) -> bool:
+def has_word(word: str, words: AbstractSet[str], stems: AbstractSet[str]) -> bool:
     """Whether folded `word` is one of `words`, or shares its five-letter stem with one of
     them (`stems`: `set(stems_of(words))`)."""
     return word in words or (len(word) >= _PREFIX and word[:_PREFIX] in stems)
@@ -307,7 +316,45 @@ def content_words(text: str) -> list[str]:
     )
 
 
+_ASKED = 256  # texts whose content words a Words remembers
 MIN_OPENING_NAME = 3  # letters: a shorter opening word is a title or initial (Dr, Mr), no name
+
+
+def _suffixed(name: str, text: str) -> bool:
+    """Whether `name` (two letters or more) has a suffix after an apostrophe in Turkish
+    `text` (Putin'in, AB'nin): Turkish spelling sets a suffix off so only on a proper name,
+    an abbreviation or a number."""
+    if sum(c.isalpha() for c in name) < MIN_NAME_CHARS:
+        return False
+    return re.search(re.escape(name) + r"['’][^\W\d_]", text) is not None
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """A text's words as `Words.found` looks them up, read once per text."""
+
+    words: frozenset[str]  # its folded words
+    stems: frozenset[str]  # their five-letter stems
+    by_stem: dict[str, tuple[str, ...]]  # stem -> the words with it
+    by_lemma: dict[str, tuple[str, ...]]  # lexicon lemma -> the words with it (with a lexicon)
+
+
+@remembered
+def _reading(text: str, language: str, lexicon: Lexicon | None) -> _Reading:
+    words = tokens(text)
+    by_stem: dict[str, list[str]] = {}
+    by_lemma: dict[str, list[str]] = {}
+    for w in dict.fromkeys(words):
+        by_stem.setdefault(w[:_PREFIX], []).append(w)
+        lemma = lexicon.lemma(w, language) if lexicon is not None else None
+        if lemma:
+            by_lemma.setdefault(lemma, []).append(w)
+    return _Reading(
+        frozenset(words),
+        frozenset(stems_of(words, _PREFIX)),
+        {k: tuple(v) for k, v in by_stem.items()},
+        {k: tuple(v) for k, v in by_lemma.items()},
+    )
 
 
 @dataclass(frozen=True)
@@ -359,6 +406,9 @@ class Words:
     ) -> None:
         self.lexicon = lexicon
         self.weight = weight
+        # (text, language, other language) -> its content words, their translations and
+        # weights: a question is looked for in many passages
+        self._asked: dict[tuple[str, str, str], list[tuple[str, tuple[str, ...], float]]] = {}
 
     def translations(self, word: str, language: str, other: str) -> tuple[str, ...]:
         """What folded `word` of `language` translates to in `other` (none within a
@@ -377,33 +427,38 @@ class Words:
 
     def found(self, text: str, language: str, other: str, other_language: str) -> Found:
         """Which content words of `text` (in `language`) `other` (in `other_language`) holds."""
-        words = content_words(text)
-        other_words = tokens(other)
-        held = set(other_words)
-        stems = set(stems_of(other_words, _PREFIX))
         crossing = self.lexicon is not None and crosses(language, other_language)
-        lemmas: dict[str, list[str]] = {}
-        if crossing:
-            assert self.lexicon is not None
-            for w in other_words:
-                lemma = self.lexicon.lemma(w, other_language)
-                if lemma:
-                    lemmas.setdefault(lemma, []).append(w)
+        asked = self._looked_for(text, language, other_language)
+        read = _reading(other, other_language, self.lexicon if crossing else None)
         found: list[str] = []
-        weights: list[float] = []
         matched: set[str] = set()
-        for word in words:
-            targets = self.translations(word, language, other_language) if crossing else ()
-            weights.append(self.weight(word, targets) if self.weight else 1.0)
-            if has_word(word, held, stems):
+        for word, targets, _ in asked:
+            if has_word(word, read.words, read.stems):
                 found.append(word)
-                matched.update(w for w in held if w == word or w[:_PREFIX] == word[:_PREFIX])
+                matched.update(read.by_stem.get(word[:_PREFIX], ()))
                 continue
-            hits = [w for t in targets for w in lemmas.get(t, ())]
+            hits = [w for t in targets for w in read.by_lemma.get(t, ())]
             if hits:
                 found.append(word)
                 matched.update(hits)
+        words, _, weights = zip(*asked, strict=True) if asked else ((), (), ())
         return Found(tuple(words), tuple(found), tuple(weights), frozenset(matched))
+
+    def _looked_for(
+        self, text: str, language: str, other_language: str
+    ) -> list[tuple[str, tuple[str, ...], float]]:
+        """The content words of `text`, each with its translations into `other_language`
+        and its weight, worked out once per text."""
+        key = (text, language, other_language)
+        if key not in self._asked:
+            if len(self._asked) >= _ASKED:  # a long-lived Words stays small
+                self._asked.clear()
+            asked = []
+            for word in content_words(text):
+                targets = self.translations(word, language, other_language)
+                asked.append((word, targets, self.weight(word, targets) if self.weight else 1.0))
+            self._asked[key] = asked
+        return self._asked[key]
 
     def holds(
         self, question: str, language: str, text: str, text_language: str, context: str = ""
@@ -423,16 +478,22 @@ class Words:
         """The names and numbers a question asks about. A capitalised word that opens the
         question is not taken for a name ("Historically, ..."), unless the lexicon, when
         loaded, knows it in neither language or as a proper name only: then it is a name
-        ("Biden ne dedi?", "Bursa kütüphanesinin adı ne?"). Question
-        and function words (Kimin, Neler) and short titles (Dr) are never names alone."""
+        ("Biden ne dedi?", "Bursa kütüphanesinin adı ne?"), or, in Turkish, it has a suffix
+        after an apostrophe (Putin'in, which the lexicon reads as put + in). Question and
+        function words (Kimin, Neler) and short titles (Dr) are never names alone."""
         asked = names_and_numbers(question, sentence_initial=False)
         if self.lexicon is None:
             return asked
         language = detect_language(question)
         opening = []
         for name in names_and_numbers(question):
+            if name in asked:
+                continue
+            if language == "tr" and _suffixed(name, question):
+                opening.append(name)
+                continue
             words = [w for w in tokens(name) if len(w) >= MIN_OPENING_NAME]
-            if name in asked or not words or any(w in FUNCTION_WORDS for w in words):
+            if not words or any(w in FUNCTION_WORDS for w in words):
                 continue
             if all(self._name_word(w, language) for w in words):
                 opening.append(name)

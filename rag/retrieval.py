@@ -31,7 +31,7 @@ from rag.lexicon import Lexicon
 from rag.matching import Words, crosses
 from rag.relevance import Relevance
 from rag.store import Store
-from rag.text import detect_language, language_code, stems
+from rag.text import detect_language, language_code, remembered, stems
 from rag.types import Hit, Passage, Scored
 
 # A candidate whose stems overlap an earlier one's this much (Jaccard) repeats it: a copy of
@@ -142,11 +142,16 @@ class Retriever:
         query_vec = np.asarray(self.embeddings.embed_query(question), dtype=np.float32)
         hits = {h.chunk_id: h for h in self.store.search(query_vec.tolist(), pool)}
         e5_query = self.relevance.query(question) if self.relevance is not None else None
+        wanted: list[str] = []
         if self.relevance is not None and e5_query is not None:
-            wanted = [cid for cid in self.relevance.search(e5_query, pool) if cid not in hits]
-            hits.update({h.chunk_id: h for h in self.store.get_chunks(wanted)})
+            wanted = self.relevance.search(e5_query, pool)
+        lex_scores, lexical_best = self._lexical_candidates(question)
+        # the chunks found by e5 and by words, read in one request to the store
+        wanted = [cid for cid in dict.fromkeys(wanted + lexical_best) if cid not in hits]
+        got = {h.chunk_id: h for h in self.store.get_chunks(wanted)}
+        hits.update({cid: got[cid] for cid in wanted if cid in got})
 
-        lexical = self._lexical_evidence(question, hits, translated=e5_query is not None)
+        lexical = self._lexical_evidence(question, hits, lex_scores, e5_query is not None)
         dense = {cid: h.score for cid, h in hits.items() if h.score}
         unscored = [cid for cid in hits if cid not in dense]
         if unscored:
@@ -167,29 +172,36 @@ class Retriever:
         scored.sort(key=lambda x: -x.score)
         return _drop_near_duplicates(scored)
 
-    def _lexical_evidence(
-        self, question: str, hits: dict[str, Hit], translated: bool
-    ) -> dict[str, float]:
-        """Add the best lexical matches to `hits` (the question's words and, with the
-        lexicon, their translations into the other language), and give each hit its lexical
-        evidence: the BM25 share; with the lexicon and `translated`, for a passage in the
-        other of English and Turkish, the share of the question's words it holds through the
-        lexicon, and none for a passage in another language (as without the lexicon)."""
+    def _lexical_candidates(self, question: str) -> tuple[np.ndarray, list[str]]:
+        """The BM25 shares of the question's words, and the ids of the best lexical matches:
+        for the question's words and, with the lexicon, for their translations into the
+        other of English and Turkish."""
         lex = self.lexical()
-        language = detect_language(question)
-        words = Words(self.lexicon, lex.weight)
         lex_scores = lex.scores(stems(question))
         queries = [lex_scores]
         if self.lexicon is not None:
-            queries.append(lex.scores(words.translated(question, language)))
+            words = Words(self.lexicon, lex.weight)
+            queries.append(lex.scores(words.translated(question, detect_language(question))))
+        best: list[str] = []
         for scores in queries:
             if scores.size and float(scores.max()) > 0:
-                best = np.argsort(-scores)[:_LEXICAL_CANDIDATES]
-                extra = [lex.ids[i] for i in best if scores[i] > 0 and lex.ids[i] not in hits]
-                hits.update({h.chunk_id: h for h in self.store.get_chunks(extra)})
+                top = np.argsort(-scores)[:_LEXICAL_CANDIDATES]
+                best += [lex.ids[i] for i in top if scores[i] > 0]
+        return lex_scores, best
+
+    def _lexical_evidence(
+        self, question: str, hits: dict[str, Hit], lex_scores: np.ndarray, translated: bool
+    ) -> dict[str, float]:
+        """Each hit's lexical evidence: the BM25 share (`lex_scores`); with the lexicon and
+        `translated`, for a passage in the other of English and Turkish, the share of the
+        question's words it holds through the lexicon, and none for a passage in another
+        language (as without the lexicon)."""
+        lex = self.lexical()
         lexical = {cid: _at(lex_scores, lex.position(cid)) for cid in hits}
         if self.lexicon is None or not translated:  # (fitted with the e5 ranking only)
             return lexical
+        language = detect_language(question)
+        words = Words(self.lexicon, lex.weight)
         for cid, hit in hits.items():
             passage_language = language_code(hit.metadata.get("language"))
             if crosses(language, passage_language):
@@ -268,9 +280,9 @@ def fuse(
 
 def _drop_near_duplicates(scored: list[Scored]) -> list[Scored]:
     kept: list[Scored] = []
-    seen: list[set[str]] = []
+    seen: list[frozenset[str]] = []
     for item in scored:
-        words = set(stems(item.hit.text))
+        words = _stem_set(item.hit.text)
         if any(_jaccard(words, other) > NEAR_DUPLICATE for other in seen):
             continue
         kept.append(item)
@@ -278,10 +290,16 @@ def _drop_near_duplicates(scored: list[Scored]) -> list[Scored]:
     return kept
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
+@remembered
+def _stem_set(text: str) -> frozenset[str]:
+    return frozenset(stems(text))
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a or not b:
         return 0.0
-    return len(a & b) / len(a | b)
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)
 
 
 def to_passage(scored: Scored) -> Passage:

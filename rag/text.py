@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any, TypeVar
+
+_R = TypeVar("_R")
 
 # A capitalised word of fewer letters is no name ("A", "I"); a text of at most this many words
 # is too short for a statistical language identifier.
@@ -64,20 +69,32 @@ def fold(text: str) -> str:
 
 
 # Texts read again and again (passages and the text around them, from question to question)
-# are read once: their tokens and names are remembered, for texts of up to this many
+# are read once: what is read from them is remembered, for texts of up to this many
 # characters (a whole document, read once at ingest, is not kept).
 _REMEMBERED_TEXTS = 4096
 _REMEMBERED_LONGEST = 4000
+_REMEMBERING: list[Any] = []  # the caches `forget` clears
+
+
+def remembered(read: Callable[..., _R]) -> Callable[..., _R]:
+    """`read(text, *args)`, remembered for the last few thousand texts of up to
+    `_REMEMBERED_LONGEST` characters (its result must not be changed by its callers)."""
+    cached = lru_cache(maxsize=_REMEMBERED_TEXTS)(read)
+    _REMEMBERING.append(cached)
+
+    @functools.wraps(read)
+    def call(text: str, *args: Any) -> _R:
+        return read(text, *args) if len(text) > _REMEMBERED_LONGEST else cached(text, *args)
+
+    return call
 
 
 def tokens(text: str) -> list[str]:
     """Folded word tokens; apostrophes split Turkish suffixes off names (Tokyo’da -> tokyo, da)."""
-    if len(text) > _REMEMBERED_LONGEST:
-        return _TOKEN_RE.findall(fold(text))
     return list(_tokens(text))
 
 
-@lru_cache(maxsize=_REMEMBERED_TEXTS)
+@remembered
 def _tokens(text: str) -> tuple[str, ...]:
     return tuple(_TOKEN_RE.findall(fold(text)))
 
@@ -97,12 +114,10 @@ def names_and_numbers(text: str, sentence_initial: bool = True) -> list[str]:
     A sentence's first word counts unless it is a common sentence opener; with
     `sentence_initial=False` a lone capitalised first word does not count at all (in fluent
     prose it is usually a capitalised noun: "Industry groups ...", "Eylem planı ...")."""
-    if len(text) > _REMEMBERED_LONGEST:
-        return list(_names_and_numbers.__wrapped__(text, sentence_initial))
     return list(_names_and_numbers(text, sentence_initial))
 
 
-@lru_cache(maxsize=_REMEMBERED_TEXTS)
+@remembered
 def _names_and_numbers(text: str, sentence_initial: bool) -> tuple[str, ...]:
     runs: list[tuple[int, list[str]]] = []
     last_end = -1
@@ -135,8 +150,8 @@ def _names_and_numbers(text: str, sentence_initial: bool) -> tuple[str, ...]:
 
 def forget() -> None:
     """Forget the texts read (benchmarks of texts never seen)."""
-    _tokens.cache_clear()
-    _names_and_numbers.cache_clear()
+    for cache in _REMEMBERING:
+        cache.cache_clear()
     _detect_language.cache_clear()
 
 

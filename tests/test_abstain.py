@@ -94,7 +94,9 @@ def test_probability_rises_with_the_evidence():
     assert model.probability(base | {"names_missing": 2.0}) < model.probability(base)
 
 
-@pytest.mark.parametrize("question", ["What did Biden say?", "Biden ne dedi?"])
+@pytest.mark.parametrize(
+    "question", ["What did Biden say?", "Biden ne dedi?", "Putin'in açıklaması neydi?"]
+)
 def test_a_name_no_source_mentions_is_refused_wherever_it_stands(bot, question):
     """With the lexicon, an opening word it knows in neither language and that no source
     mentions is a name the sources lack ("Biden ne dedi?" was answered with a Joly quote)."""
@@ -102,7 +104,7 @@ def test_a_name_no_source_mentions_is_refused_wherever_it_stands(bot, question):
         pytest.skip("the lexicon extra is not installed (make setup does)")
     answer = bot.ask(question)
     assert answer.abstained and not answer.citations
-    assert "Biden" in answer.text
+    assert names_and_numbers(question)[0] in answer.text
 
 
 def test_the_lexicon_model_is_fitted_with_the_default_settings():
