@@ -165,6 +165,7 @@ def limited(full: Lexicon, senses: int, cls: type[Lexicon] = Lexicon) -> Lexicon
         to_english=cut(full.to_english),
         irregular=full.irregular,
         turkish_words=full.turkish_words,
+        names=full.names,
     )
 
 
