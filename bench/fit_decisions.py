@@ -418,10 +418,12 @@ def _margin_quality(
 def _fit_margin(
     rows: list[dict[str, Any]], answer: np.ndarray, folds: list[np.ndarray], lexicon: bool
 ) -> dict[str, Any]:
-    """The margin (with the lexicon, instead, the share of the question an added quote must
-    hold, QUOTE_SHARES) that maximises answered-correctly + PRECISION_WEIGHT x citation
-    precision on the other folds: a quote that holds the answer matters more to a reader than
-    one extra sentence to skim (at most three are quoted, a few hundred characters in all)."""
+    """The margin that maximises answered-correctly + PRECISION_WEIGHT x citation precision
+    on the other folds: a quote that holds the answer matters more to a reader than one extra
+    sentence to skim (at most three are quoted, a few hundred characters in all). With the
+    lexicon, instead, the share of the question an added quote must hold (QUOTE_SHARES): the
+    most precise one that answers as many questions correctly as an added quote holding the
+    question's names alone (share 0) does on the other folds."""
     # with the lexicon the margin stays as fitted without it (one Settings.answer_margin): a
     # wider one bought answers at the cost of citation precision on this data
     shares: tuple[float | None, ...] = QUOTE_SHARES if lexicon else (None,)
@@ -430,12 +432,12 @@ def _fit_margin(
 
     def best(idx: np.ndarray) -> tuple[float, float | None]:
         part = [rows[i] for i in idx]
-
-        def value(rule: tuple[float, float | None]) -> float:
-            correct, precision = _margin_quality(part, answer[idx], rule)
-            return correct + PRECISION_WEIGHT * precision
-
-        return max(rules, key=value)
+        quality = {rule: _margin_quality(part, answer[idx], rule) for rule in rules}
+        if lexicon:  # the most precise share that answers as many correctly as the names
+            # rule alone (share 0): the issue asks for precision with no fewer right answers
+            floor = quality[(margins[0], 0.0)][0]
+            return max((r for r in rules if quality[r][0] >= floor), key=lambda r: quality[r][1])
+        return max(rules, key=lambda r: quality[r][0] + PRECISION_WEIGHT * quality[r][1])
 
     curve = {f"{m} {share}": _margin_quality(rows, answer, (m, share)) for m, share in rules}
     oof_correct, oof_on = [], []

@@ -9,8 +9,10 @@ paragraph whose words best cover the question's content words (rag/matching.Word
 by idf over the paragraphs' sentences); right when that sentence holds the answer. Ties
 share the credit. Both directions: English questions over the Turkish paragraphs, and
 Turkish questions over the English paragraphs (XQuAD's parallel English contexts).
-MAX_SENSES is chosen out-of-fold (GroupKFold by article) from SENSES, and so is the way a
-Turkish word is matched (the lexicon's lemmas, or five-letter prefixes of the translations).
+MAX_SENSES is chosen out-of-fold (GroupKFold by article) from SENSES, and so are the way a
+Turkish word is matched (the lexicon's lemmas, or five-letter prefixes of the translations)
+and whether an English word also takes the translations of the words derived from it
+("lemmas, not derived": without them).
 Needs the `lexicon` extra.
 """
 
@@ -174,8 +176,9 @@ def main() -> int:
     if folder is None:
         print("nlptoolkit-wordnet is not installed: pip install -e '.[lexicon]'")
         return 1
-    table = build_table(folder, max_senses=max(SENSES))
-    full = Lexicon.from_table(table)
+    full = Lexicon.from_table(build_table(folder, max_senses=max(SENSES)))
+    # the same without the translations of derivationally related words (build_table)
+    underived = Lexicon.from_table(build_table(folder, max_senses=max(SENSES), derived=False))
     rows = items()
     try:  # needs pkg_resources (setuptools < 81), which the extra does not install
         from MorphologicalAnalysis.FsmMorphologicalAnalyzer import FsmMorphologicalAnalyzer
@@ -207,6 +210,10 @@ def main() -> int:
         variants = {
             (kind, k): per_question(limited(full, k, cls), q_lang, c_lang)
             for kind, cls in (("lemmas", Lexicon), ("prefixes", Prefixes), ("snowball", Snowball))
+            for k in SENSES
+        }
+        variants |= {
+            ("lemmas, not derived", k): per_question(limited(underived, k), q_lang, c_lang)
             for k in SENSES
         }
         if q_lang == "en" and Analyser.analyser is not None:  # Turkish words analysed

@@ -12,7 +12,9 @@ the k, p or t it voices (bakanlığı -> bakanlık); a verb's lemma drops its in
 (başlatmak -> başlat). The table also lists the lemmas that are only proper names (a city,
 a country: Bursa, Warsaw), which tell a name from a word (`is_name`). An English word's lemma comes from WordNet's list of irregular forms
 (said -> say, children -> child) or by dropping a regular ending when what is left is a
-lemma of the lexicon (talks -> talk, sharing -> share). The table keeps, for each lemma, the
+lemma of the lexicon (talks -> talk, sharing -> share). An English word also translates as
+the words WordNet derives from it or it from (negotiation, which KeNet does not link, as
+negotiate: müzakere, görüşme). The table keeps, for each lemma, the
 lemmas of the other language it translates to, most linked first, and no more than
 `MAX_SENSES`: a word with more translations than that ("say" has dozens of verbs) is too
 general to count as evidence, and is treated as a word the lexicon does not know.
@@ -48,7 +50,7 @@ PACKAGE = "WordNet"  # the import name of nlptoolkit-wordnet
 DATA_FILES = ("turkish_wordnet.xml", "english_wordnet_version_31.xml", "english_exception.xml")
 # Bump when the table's layout or the way keys are made changes: a table built by another
 # version is then rebuilt, never read with the wrong keys.
-TABLE_FORMAT = 3
+TABLE_FORMAT = 4
 _REMEMBERED = 200_000  # words whose lemma is remembered
 MIN_LEMMA = 3  # letters: a shorter Turkish lemma must be the whole word (su, ev)
 # Translations kept per lemma; a lemma with more is too general to be evidence. Fitted on
@@ -217,8 +219,11 @@ def _literals(synset: ET.Element) -> list[str]:
     return [(lit.text or "").strip() for lit in synonym.findall("LITERAL") if lit.text]
 
 
-def build_table(folder: Path, max_senses: int = MAX_SENSES) -> dict[str, Any]:
-    """Parse the package's XML into the table `Lexicon` reads (a few seconds)."""
+def build_table(folder: Path, max_senses: int = MAX_SENSES, derived: bool = True) -> dict[str, Any]:
+    """Parse the package's XML into the table `Lexicon` reads (a few seconds). With
+    `derived`, an English word also translates as the words derived from it or it from
+    (WordNet's DERIVATION_RELATED links: negotiation -> negotiate -> müzakere etmek), which
+    bench/lexicon_probe.py measures with and without."""
     irregular = {}
     for _, element in ET.iterparse(folder / "english_exception.xml", events=("end",)):
         if element.tag == "word" and element.get("name") and element.get("root"):
@@ -227,22 +232,40 @@ def build_table(folder: Path, max_senses: int = MAX_SENSES) -> dict[str, Any]:
     kinds: dict[str, dict[str, set[bool]]] = {"tr": defaultdict(set), "en": defaultdict(set)}
     links = _turkish_links(folder / "turkish_wordnet.xml", kinds["tr"])
     pairs: list[tuple[str, str, bool]] = []  # (English lemma, Turkish word, verb), one word each
+    related: list[tuple[str, str]] = []  # (English word, a synset derivationally related)
     for synset in _synsets(folder / "english_wordnet_version_31.xml"):
-        for literal in _literals(synset):  # English WordNet capitalises proper names
-            kinds["en"][fold(literal)].add(literal[:1].isupper())
-        turkish = links.get(synset.findtext("ID") or "")
-        if not turkish:
-            continue
+        synonym = synset.find("SYNONYM")
+        for literal in synonym.findall("LITERAL") if synonym is not None else ():
+            text = (literal.text or "").strip()
+            kinds["en"][fold(text)].add(text[:1].isupper())  # WordNet capitalises names
+            if derived and fold(text).isalpha():
+                related.extend(
+                    (fold(text), (sr.text or "").strip())
+                    for sr in literal.findall("SR")
+                    if sr.findtext("TYPE") == "DERIVATION_RELATED"
+                )
         english = [fold(w) for w in _literals(synset) if " " not in w.strip()]
-        for tr, verb in turkish:
-            # one word, or one word and a light verb ("yardım etmek"); the words of a longer
-            # entry do not each mean the whole ("kıyamet günü" is doomsday, "günü" is not)
-            words = [w for w in tr.lower().split() if w.isalpha()]
-            content = [w for w in words if fold(w) not in _LIGHT_VERBS] or words
-            if len(content) == 1:
-                pairs.extend((en, content[0], verb) for en in english if en.isalpha())
+        pairs.extend(
+            (en, tr, verb)
+            for tr, verb in _one_words(links.get(synset.findtext("ID") or "", ()))
+            for en in english
+            if en.isalpha()
+        )
+    for en, target in related:
+        pairs.extend((en, tr, verb) for tr, verb in _one_words(links.get(target, ())))
     names = {lang: {w for w, k in kind.items() if k == {True}} for lang, kind in kinds.items()}
     return _table(pairs, irregular, max_senses, names)
+
+
+def _one_words(turkish: Iterable[tuple[str, bool]]) -> Iterator[tuple[str, bool]]:
+    """The Turkish entries of one word, or of one word and a light verb ("yardım etmek"),
+    as that word: the words of a longer entry do not each mean the whole ("kıyamet günü" is
+    doomsday, "günü" is not)."""
+    for tr, verb in turkish:
+        words = [w for w in tr.lower().split() if w.isalpha()]
+        content = [w for w in words if fold(w) not in _LIGHT_VERBS] or words
+        if len(content) == 1:
+            yield content[0], verb
 
 
 def _turkish_links(path: Path, kinds: dict[str, set[bool]]) -> dict[str, list[tuple[str, bool]]]:

@@ -412,10 +412,12 @@ class Words:
 
     def translations(self, word: str, language: str, other: str) -> tuple[str, ...]:
         """What folded `word` of `language` translates to in `other` (none within a
-        language, or without the lexicon)."""
+        language, or without the lexicon; never a function word: "bir olmak", to be one,
+        makes "bir" no translation of cooperate)."""
         if self.lexicon is None or not crosses(language, other):
             return ()
-        return self.lexicon.translations(word, language)
+        found = self.lexicon.translations(word, language)
+        return tuple(t for t in found if t not in FUNCTION_WORDS) if found else found
 
     def translated(self, text: str, language: str) -> list[str]:
         """The five-letter stems (the lexical index's terms) of the translations of the

@@ -36,6 +36,19 @@ def test_news_words_translate_both_ways(table):
     assert table.lemma("andrew", "tr") is None  # no vowel after the d: no "ant"
 
 
+def test_a_word_takes_the_translations_of_the_words_derived_from_it(table):
+    """KeNet links no Turkish word to "negotiation"; it does to "negotiate" (müzakere etmek,
+    görüşmek), which WordNet relates to it. A function word is never a translation: one
+    sense of "cooperate" is "bir olmak" (to be one), which would make every "bir" hold it."""
+    assert {"muzakere", "gorusme"} <= set(table.translations("negotiations", "en"))
+    assert "negotiation" in table.translations("muzakeresi", "tr")
+    words = Words(table)
+    assert "isbirligi" in words.translations("cooperation", "en", "tr")
+    assert "bir" not in words.translations("cooperation", "en", "tr")
+    found = words.found("Cooperation talks?", "en", "Bir toplantı yapıldı.", "tr")
+    assert found.coverage == 0.0
+
+
 def test_irregular_english_forms_take_their_lemma(table):
     assert table.lemma("children", "en") == "child"
     assert table.lemma("opened", "en") == "open"  # a regular ending dropped
