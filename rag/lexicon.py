@@ -12,9 +12,9 @@ the k, p or t it voices (bakanlığı -> bakanlık); a verb's lemma drops its in
 (başlatmak -> başlat). The table also lists the lemmas that are only proper names (a city,
 a country: Bursa, Warsaw), which tell a name from a word (`is_name`). An English word's lemma comes from WordNet's list of irregular forms
 (said -> say, children -> child) or by dropping a regular ending when what is left is a
-lemma of the lexicon (talks -> talk, sharing -> share). An English word also translates as
-the words WordNet derives from it or it from (negotiation, which KeNet does not link, as
-negotiate: müzakere, görüşme). The table keeps, for each lemma, the
+lemma of the lexicon (talks -> talk, sharing -> share). An English word KeNet does not link
+translates as the words WordNet derives it from or from it (negotiation as negotiate:
+müzakere, görüşme). The table keeps, for each lemma, the
 lemmas of the other language it translates to, most linked first, and no more than
 `MAX_SENSES`: a word with more translations than that ("say" has dozens of verbs) is too
 general to count as evidence, and is treated as a word the lexicon does not know.
@@ -50,7 +50,7 @@ PACKAGE = "WordNet"  # the import name of nlptoolkit-wordnet
 DATA_FILES = ("turkish_wordnet.xml", "english_wordnet_version_31.xml", "english_exception.xml")
 # Bump when the table's layout or the way keys are made changes: a table built by another
 # version is then rebuilt, never read with the wrong keys.
-TABLE_FORMAT = 4
+TABLE_FORMAT = 5
 _REMEMBERED = 200_000  # words whose lemma is remembered
 MIN_LEMMA = 3  # letters: a shorter Turkish lemma must be the whole word (su, ev)
 # Translations kept per lemma; a lemma with more is too general to be evidence. Fitted on
@@ -221,9 +221,11 @@ def _literals(synset: ET.Element) -> list[str]:
 
 def build_table(folder: Path, max_senses: int = MAX_SENSES, derived: bool = True) -> dict[str, Any]:
     """Parse the package's XML into the table `Lexicon` reads (a few seconds). With
-    `derived`, an English word also translates as the words derived from it or it from
-    (WordNet's DERIVATION_RELATED links: negotiation -> negotiate -> müzakere etmek), which
-    bench/lexicon_probe.py measures with and without."""
+    `derived`, an English word that KeNet links to no Turkish word translates as the words
+    derived from it or it from do (WordNet's DERIVATION_RELATED links: negotiation ->
+    negotiate -> müzakere etmek); bench/lexicon_probe.py measures with and without. (Adding
+    them to every word found a few more answers' sentences, but also more swapped phrases
+    and off-topic passages: docs/benchmarks.md, the lexicon's section.)"""
     irregular = {}
     for _, element in ET.iterparse(folder / "english_exception.xml", events=("end",)):
         if element.tag == "word" and element.get("name") and element.get("root"):
@@ -251,8 +253,10 @@ def build_table(folder: Path, max_senses: int = MAX_SENSES, derived: bool = True
             for en in english
             if en.isalpha()
         )
-    for en, target in related:
-        pairs.extend((en, tr, verb) for tr, verb in _one_words(links.get(target, ())))
+    linked = {en for en, _, _ in pairs}
+    for en, target in related:  # only for a word KeNet links to no Turkish word itself
+        if en not in linked:
+            pairs.extend((en, tr, verb) for tr, verb in _one_words(links.get(target, ())))
     names = {lang: {w for w, k in kind.items() if k == {True}} for lang, kind in kinds.items()}
     return _table(pairs, irregular, max_senses, names)
 

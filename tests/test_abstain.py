@@ -119,3 +119,22 @@ def test_the_lexicon_model_is_fitted_with_the_default_settings():
     assert defaults.answer_margin == fitted["answer_margin"]
     assert defaults.quote_coverage == fitted["quote_coverage"]
     assert "xquad" in fitted["data"]
+
+
+def test_the_text_around_a_passage_is_read_again_when_its_document_was_replaced(bot):
+    """The text around a passage comes from the document as this process last read it;
+    when another process has replaced the document meanwhile, the remembered text no longer
+    holds the passage where the store says it is, and the document is read again."""
+    passage = bot.retrieve("Joly Tokyo'da ne dedi?")[0]
+    decider = bot.retriever.decider
+    where = (passage.doc_id, passage.start, passage.end)
+    around = decider.context(*where, passage.text)
+    assert passage.text in around and len(around) > len(passage.text)
+    with decider._lock:  # the version this process read before the other one replaced it
+        decider._texts[passage.doc_id] = "Eski bir sürüm. " * 400
+    assert decider.context(*where, passage.text) == around
+    # a passage the document no longer holds is its own context
+    assert (
+        decider.context(*where, "Artık orada olmayan bir cümle.")
+        == "Artık orada olmayan bir cümle."
+    )

@@ -137,3 +137,35 @@ def test_an_english_question_finds_its_turkish_sentence_through_translated_words
         bot.store, bot.embeddings, bot.settings, bot.retriever.relevance, bot.retriever.decider
     )
     assert next(r for r in spelled.rank(question) if "doğal gaz" in r.hit.text).lexical < 0.1
+
+
+def test_a_passage_in_a_language_the_lexicon_does_not_translate_gets_no_lexical_evidence(
+    fresh, tmp_path
+):
+    """The lexicon reads English and Turkish only. Across any other pair of languages the
+    words a question shares with a passage are names, not evidence of an answer: a German
+    passage gets none (as without the lexicon, where the weight of words across languages
+    is 0), while an English one naming the same things keeps its share of the question."""
+    if fresh.lexicon is None:
+        pytest.skip("the lexicon extra is not installed (make setup does)")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "de.txt").write_text(
+        "Bundeskanzler Olaf Scholz sagte am Montag in Wilhelmshaven, das neue LNG-Terminal "
+        "werde im Winter die Versorgung Deutschlands mit Flüssigerdgas aus Katar sichern.",
+        encoding="utf-8",
+    )
+    (docs / "en.txt").write_text(
+        "Chancellor Olaf Scholz visited Wilhelmshaven on Monday, where the new LNG terminal "
+        "is being built on the coast of the North Sea, and spoke with the workers there.",
+        encoding="utf-8",
+    )
+    fresh.ingest([docs], background=False)
+    ranked = {
+        r.hit.metadata["language"]: r
+        for r in fresh.retriever.rank(
+            "What did Olaf Scholz say in Wilhelmshaven about the LNG terminal?"
+        )
+    }
+    assert ranked["de"].lexical == 0.0
+    assert ranked["en"].lexical > 0.3
