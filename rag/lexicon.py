@@ -13,8 +13,8 @@ the k, p or t it voices (bakanlığı -> bakanlık); a verb's lemma drops its in
 a country: Bursa, Warsaw), which tell a name from a word (`is_name`). An English word's lemma comes from WordNet's list of irregular forms
 (said -> say, children -> child) or by dropping a regular ending when what is left is a
 lemma of the lexicon (talks -> talk, sharing -> share). An English word KeNet does not link
-translates as the words WordNet derives it from or from it (negotiation as negotiate:
-müzakere, görüşme). The table keeps, for each lemma, the
+translates as the words WordNet derives it from or from it do (violent as violence:
+şiddet). The table keeps, for each lemma, the
 lemmas of the other language it translates to, most linked first, and no more than
 `MAX_SENSES`: a word with more translations than that ("say" has dozens of verbs) is too
 general to count as evidence, and is treated as a word the lexicon does not know.
@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.text import fold
+from rag.text import forget as forget_texts
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ PACKAGE = "WordNet"  # the import name of nlptoolkit-wordnet
 DATA_FILES = ("turkish_wordnet.xml", "english_wordnet_version_31.xml", "english_exception.xml")
 # Bump when the table's layout or the way keys are made changes: a table built by another
 # version is then rebuilt, never read with the wrong keys.
-TABLE_FORMAT = 5
+TABLE_FORMAT = 6
 _REMEMBERED = 200_000  # words whose lemma is remembered
 MIN_LEMMA = 3  # letters: a shorter Turkish lemma must be the whole word (su, ev)
 # Translations kept per lemma; a lemma with more is too general to be evidence. Fitted on
@@ -221,11 +222,12 @@ def _literals(synset: ET.Element) -> list[str]:
 
 def build_table(folder: Path, max_senses: int = MAX_SENSES, derived: bool = True) -> dict[str, Any]:
     """Parse the package's XML into the table `Lexicon` reads (a few seconds). With
-    `derived`, an English word that KeNet links to no Turkish word translates as the words
-    derived from it or it from do (WordNet's DERIVATION_RELATED links: negotiation ->
-    negotiate -> müzakere etmek); bench/lexicon_probe.py measures with and without. (Adding
-    them to every word found a few more answers' sentences, but also more swapped phrases
-    and off-topic passages: docs/benchmarks.md, the lexicon's section.)"""
+    `derived`, an English word that KeNet links to no Turkish word borrows the translations
+    of the words WordNet derives it from or from it (DERIVATION_RELATED: violent from
+    violence, şiddet), in the English-to-Turkish direction only (a Turkish word keeps its
+    own senses); bench/lexicon_probe.py measures with and without. Borrowing for every
+    English word found a few more answers' sentences on XQuAD dev, but let more swapped
+    phrases through the citation check and answered fewer questions correctly."""
     irregular = {}
     for _, element in ET.iterparse(folder / "english_exception.xml", events=("end",)):
         if element.tag == "word" and element.get("name") and element.get("root"):
@@ -254,11 +256,14 @@ def build_table(folder: Path, max_senses: int = MAX_SENSES, derived: bool = True
             if en.isalpha()
         )
     linked = {en for en, _, _ in pairs}
-    for en, target in related:  # only for a word KeNet links to no Turkish word itself
-        if en not in linked:
-            pairs.extend((en, tr, verb) for tr, verb in _one_words(links.get(target, ())))
+    borrowed = [  # only for a word KeNet links to no Turkish word itself
+        (en, tr, verb)
+        for en, target in related
+        if en not in linked
+        for tr, verb in _one_words(links.get(target, ()))
+    ]
     names = {lang: {w for w, k in kind.items() if k == {True}} for lang, kind in kinds.items()}
-    return _table(pairs, irregular, max_senses, names)
+    return _table(pairs, irregular, max_senses, names, borrowed)
 
 
 def _one_words(turkish: Iterable[tuple[str, bool]]) -> Iterator[tuple[str, bool]]:
@@ -295,7 +300,10 @@ def _table(
     irregular: dict[str, str],
     max_senses: int,
     names: dict[str, set[str]],
+    borrowed: Iterable[tuple[str, str, bool]] = (),
 ) -> dict[str, Any]:
+    """The table of (English lemma, Turkish word, verb) `pairs`, and `borrowed` pairs, which
+    translate from English to Turkish only."""
     to_turkish: dict[str, Counter[str]] = defaultdict(Counter)
     to_english: dict[str, Counter[str]] = defaultdict(Counter)
     written: dict[str, Counter[str]] = defaultdict(Counter)  # Turkish lemma -> as written
@@ -304,6 +312,8 @@ def _table(
         to_turkish[en][tr] += 1
         to_english[tr][en] += 1
         written[tr][word] += 1
+    for en, word, verb in borrowed:  # the Turkish word is linked to its own English words
+        to_turkish[en][turkish_lemma(fold(word), verb)] += 1
 
     def ranked(table: dict[str, Counter[str]]) -> dict[str, list[str]]:
         """Translations by how often they are linked; none for a lemma too general to count
@@ -406,6 +416,8 @@ def _write(path: Path, table: dict[str, Any]) -> bool:
 
 
 def forget() -> None:
-    """Forget the loaded tables (the next `load` reads its file again)."""
+    """Forget the loaded tables (the next `load` reads its file again), and what was read
+    of texts with them."""
     with _LOAD_LOCK:
         _LOADED.clear()
+    forget_texts()

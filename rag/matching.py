@@ -38,7 +38,6 @@ from rapidfuzz import fuzz
 
 from rag.embeddings import SHORT_TEXTS, VectorCache
 from rag.text import (
-    MIN_NAME_CHARS,
     detect_language,
     fold,
     names_and_numbers,
@@ -286,6 +285,15 @@ def crosses(language: str, other: str) -> bool:
     return language != other and {language, other} <= LEXICON_LANGUAGES
 
 
+# Turkish question words, particles, conjunctions and pronouns (folded): never the evidence
+# that a translation found a word. Not numerals or adverbs (iki, en, sonra: two, most, later),
+# nor şu, which folds to su, water.
+_TURKISH_GRAMMAR = frozenset(
+    """ne neyi neye neden nedir neler kim kimi kime kimin kimdir kimler hangi hangisi
+    hangileri nerede nereye nereden nasil niye nicin kac kaci ve veya ile ya da de ki mi mu
+    bu o bunu sunu onu bunun onun bunlar onlar icin gibi her bir ise ama fakat""".split()  # noqa: SIM905
+)
+
 # Words that carry no content of their own in a question or a claim (folded): they are
 # neither looked for nor counted.
 FUNCTION_WORDS = frozenset(
@@ -321,12 +329,10 @@ MIN_OPENING_NAME = 3  # letters: a shorter opening word is a title or initial (D
 
 
 def _suffixed(name: str, text: str) -> bool:
-    """Whether `name` (two letters or more) has a suffix after an apostrophe in Turkish
+    """Whether `name` has a suffix after an apostrophe in Turkish
     `text` (Putin'in, AB'nin): Turkish spelling sets a suffix off so only on a proper name,
     an abbreviation or a number."""
-    if sum(c.isalpha() for c in name) < MIN_NAME_CHARS:
-        return False
-    return re.search(re.escape(name) + r"['’][^\W\d_]", text) is not None
+    return re.search(r"(?<!\w)" + re.escape(name) + r"['’][^\W\d_]", text) is not None
 
 
 @dataclass(frozen=True)
@@ -412,12 +418,14 @@ class Words:
 
     def translations(self, word: str, language: str, other: str) -> tuple[str, ...]:
         """What folded `word` of `language` translates to in `other` (none within a
-        language, or without the lexicon; never a function word: "bir olmak", to be one,
-        makes "bir" no translation of cooperate)."""
+        language, or without the lexicon; never a Turkish grammatical word: one sense of
+        cause is neden, why, and a passage asking why holds no cause)."""
         if self.lexicon is None or not crosses(language, other):
             return ()
         found = self.lexicon.translations(word, language)
-        return tuple(t for t in found if t not in FUNCTION_WORDS) if found else found
+        if other == "tr" and found:
+            return tuple(t for t in found if t not in _TURKISH_GRAMMAR)
+        return found
 
     def translated(self, text: str, language: str) -> list[str]:
         """The five-letter stems (the lexical index's terms) of the translations of the
@@ -452,7 +460,8 @@ class Words:
         """The content words of `text`, each with its translations into `other_language`
         and its weight, worked out once per text."""
         key = (text, language, other_language)
-        if key not in self._asked:
+        asked = self._asked.get(key)
+        if asked is None:
             if len(self._asked) >= _ASKED:  # a long-lived Words stays small
                 self._asked.clear()
             asked = []
@@ -460,7 +469,7 @@ class Words:
                 targets = self.translations(word, language, other_language)
                 asked.append((word, targets, self.weight(word, targets) if self.weight else 1.0))
             self._asked[key] = asked
-        return self._asked[key]
+        return asked
 
     def holds(
         self, question: str, language: str, text: str, text_language: str, context: str = ""

@@ -145,13 +145,14 @@ class Retriever:
         wanted: list[str] = []
         if self.relevance is not None and e5_query is not None:
             wanted = self.relevance.search(e5_query, pool)
-        lex_scores, lexical_best = self._lexical_candidates(question)
+        lex = self.lexical()  # one index for the whole question (another may be installed)
+        lex_scores, lexical_best = self._lexical_candidates(question, lex)
         # the chunks found by e5 and by words, read in one request to the store
         wanted = [cid for cid in dict.fromkeys(wanted + lexical_best) if cid not in hits]
         got = {h.chunk_id: h for h in self.store.get_chunks(wanted)}
         hits.update({cid: got[cid] for cid in wanted if cid in got})
 
-        lexical = self._lexical_evidence(question, hits, lex_scores, e5_query is not None)
+        lexical = self._lexical_evidence(question, hits, lex, lex_scores, e5_query is not None)
         dense = {cid: h.score for cid, h in hits.items() if h.score}
         unscored = [cid for cid in hits if cid not in dense]
         if unscored:
@@ -172,11 +173,10 @@ class Retriever:
         scored.sort(key=lambda x: -x.score)
         return _drop_near_duplicates(scored)
 
-    def _lexical_candidates(self, question: str) -> tuple[np.ndarray, list[str]]:
+    def _lexical_candidates(self, question: str, lex: LexicalIndex) -> tuple[np.ndarray, list[str]]:
         """The BM25 shares of the question's words, and the ids of the best lexical matches:
         for the question's words and, with the lexicon, for their translations into the
         other of English and Turkish."""
-        lex = self.lexical()
         lex_scores = lex.scores(stems(question))
         queries = [lex_scores]
         if self.lexicon is not None:
@@ -190,13 +190,17 @@ class Retriever:
         return lex_scores, best
 
     def _lexical_evidence(
-        self, question: str, hits: dict[str, Hit], lex_scores: np.ndarray, translated: bool
+        self,
+        question: str,
+        hits: dict[str, Hit],
+        lex: LexicalIndex,
+        lex_scores: np.ndarray,
+        translated: bool,
     ) -> dict[str, float]:
         """Each hit's lexical evidence: the BM25 share (`lex_scores`); with the lexicon and
         `translated`, for a passage in the other of English and Turkish, the share of the
         question's words it holds through the lexicon, and none for a passage in another
         language (as without the lexicon)."""
-        lex = self.lexical()
         lexical = {cid: _at(lex_scores, lex.position(cid)) for cid in hits}
         if self.lexicon is None or not translated:  # (fitted with the e5 ranking only)
             return lexical
