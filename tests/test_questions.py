@@ -18,7 +18,6 @@ SETS = [ROOT / "bench" / "questions.jsonl", ROOT / "bench" / "heldout.jsonl"]
 KNOWN_MISSES = {
     "en-strategy-when": "the answering sentence ranks below a close neighbour",
     "fu-and-hayashi": "the follow-up rewrite by rule finds the wrong sentence",
-    "un-cost": "on-topic and unanswerable: answered from a related sentence",
     "un-germany-tr": "a country the article never names is evidence, not a veto",
     "un-biden": "a person the article never names is evidence, not a veto",
     "h-en-09": "the answering sentence ranks below a close neighbour",
@@ -27,11 +26,12 @@ KNOWN_MISSES = {
     "h-un-03": "on-topic and unanswerable",
 }
 # What the Turkish-English lexicon (the `lexicon` extra, which `make test` installs) changes:
-# two on-topic unanswerable questions are now refused, and one question's second answering
+# three on-topic unanswerable questions are now refused, and one question's second answering
 # sentence (the meeting's place) falls out of the quoting margin, below a Joly quote.
 if data_folder() is not None:
     KNOWN_MISSES["h-en-03"] = "the place of the meeting ranks below another Joly sentence"
 else:
+    KNOWN_MISSES["un-cost"] = "on-topic and unanswerable: answered from a related sentence"
     KNOWN_MISSES["un-population"] = "on-topic and unanswerable: answered from a related sentence"
     KNOWN_MISSES["h-un-05"] = "on-topic and unanswerable"
 
