@@ -345,7 +345,9 @@ class _Reading:
     by_lemma: dict[str, tuple[str, ...]]  # lexicon lemma -> the words with it (with a lexicon)
 
 
-@remembered
+# A reading of a paragraph-long text takes some 40 kB: a thousand cover the candidates of
+# many questions in a few tens of megabytes.
+@remembered(texts=1024)
 def _reading(text: str, language: str, lexicon: Lexicon | None) -> _Reading:
     words = tokens(text)
     by_stem: dict[str, list[str]] = {}

@@ -8,7 +8,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 _R = TypeVar("_R")
 
@@ -76,17 +76,26 @@ _REMEMBERED_LONGEST = 4000
 _REMEMBERING: list[Any] = []  # the caches `forget` clears
 
 
-def remembered(read: Callable[..., _R]) -> Callable[..., _R]:
-    """`read(text, *args)`, remembered for the last few thousand texts of up to
-    `_REMEMBERED_LONGEST` characters (its result must not be changed by its callers)."""
-    cached = lru_cache(maxsize=_REMEMBERED_TEXTS)(read)
-    _REMEMBERING.append(cached)
+@overload
+def remembered(read: Callable[..., _R]) -> Callable[..., _R]: ...
+@overload
+def remembered(*, texts: int) -> Callable[[Callable[..., _R]], Callable[..., _R]]: ...
+def remembered(read: Callable[..., _R] | None = None, *, texts: int = _REMEMBERED_TEXTS) -> Any:
+    """`read(text, *args)`, remembered for the last `texts` texts (a few thousand by
+    default) of up to `_REMEMBERED_LONGEST` characters; its result must not be changed by
+    its callers. Use as `@remembered`, or `@remembered(texts=N)` for a bulkier result."""
 
-    @functools.wraps(read)
-    def call(text: str, *args: Any) -> _R:
-        return read(text, *args) if len(text) > _REMEMBERED_LONGEST else cached(text, *args)
+    def wrap(read: Callable[..., _R]) -> Callable[..., _R]:
+        cached = lru_cache(maxsize=texts)(read)
+        _REMEMBERING.append(cached)
 
-    return call
+        @functools.wraps(read)
+        def call(text: str, *args: Any) -> _R:
+            return read(text, *args) if len(text) > _REMEMBERED_LONGEST else cached(text, *args)
+
+        return call
+
+    return wrap(read) if read is not None else wrap
 
 
 def tokens(text: str) -> list[str]:
