@@ -10,12 +10,12 @@ word's lemma is the longest lemma of the lexicon it begins with (Turkish adds su
 istihbaratın -> istihbarat, başlattı -> başlat), its final g, b or d before a vowel read as
 the k, p or t it voices (bakanlığı -> bakanlık); a verb's lemma drops its infinitive ending
 (başlatmak -> başlat). The table also lists the lemmas that are only proper names (a city,
-a country: Bursa, Warsaw), which tell a name from a word (`is_name`). An English word's lemma comes from WordNet's list of irregular forms
-(said -> say, children -> child) or by dropping a regular ending when what is left is a
-lemma of the lexicon (talks -> talk, sharing -> share). An English word KeNet does not link
-translates as the words WordNet derives it from or from it do (violent as violence:
-şiddet). The table keeps, for each lemma, the
-lemmas of the other language it translates to, most linked first, and no more than
+a country: Bursa, Warsaw), which tell a name from a word (`is_name`). An English word's
+lemma comes from WordNet's list of irregular forms (said -> say, children -> child) or by
+dropping a regular ending when what is left is a lemma of the lexicon (talks -> talk,
+sharing -> share). An English word KeNet does not link translates as the words WordNet
+relates it to by derivation do (violent as violence: şiddet). The table keeps, for each
+lemma, the lemmas of the other language it translates to, most linked first, and no more than
 `MAX_SENSES`: a word with more translations than that ("say" has dozens of verbs) is too
 general to count as evidence, and is treated as a word the lexicon does not know.
 
@@ -223,7 +223,7 @@ def _literals(synset: ET.Element) -> list[str]:
 def build_table(folder: Path, max_senses: int = MAX_SENSES, derived: bool = True) -> dict[str, Any]:
     """Parse the package's XML into the table `Lexicon` reads (a few seconds). With
     `derived`, an English word that KeNet links to no Turkish word borrows the translations
-    of the words WordNet derives it from or from it (DERIVATION_RELATED: violent from
+    of the words WordNet relates it to by derivation (DERIVATION_RELATED: violent from
     violence, şiddet), in the English-to-Turkish direction only (a Turkish word keeps its
     own senses); bench/lexicon_probe.py measures with and without. Borrowing for every
     English word found a few more answers' sentences on XQuAD dev, but let more swapped

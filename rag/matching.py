@@ -329,9 +329,8 @@ MIN_OPENING_NAME = 3  # letters: a shorter opening word is a title or initial (D
 
 
 def _suffixed(name: str, text: str) -> bool:
-    """Whether `name` has a suffix after an apostrophe in Turkish
-    `text` (Putin'in, AB'nin): Turkish spelling sets a suffix off so only on a proper name,
-    an abbreviation or a number."""
+    """Whether `name` has a suffix after an apostrophe in Turkish `text` (Putin'in, AB'nin):
+    Turkish spelling sets a suffix off so only on a proper name, an abbreviation or a number."""
     return re.search(r"(?<!\w)" + re.escape(name) + r"['’][^\W\d_]", text) is not None
 
 
@@ -434,7 +433,7 @@ class Words:
         content words of `text`, into the other of English and Turkish: `text` as a lexical
         query in the other language."""
         other = {"en": "tr", "tr": "en"}.get(language, "")
-        found = (t for w in content_words(text) for t in self.translations(w, language, other))
+        found = (t for _, targets, _ in self._looked_for(text, language, other) for t in targets)
         return list(dict.fromkeys(stems_of([w for t in found for w in t.split()], _PREFIX)))
 
     def found(self, text: str, language: str, other: str, other_language: str) -> Found:

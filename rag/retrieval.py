@@ -146,13 +146,16 @@ class Retriever:
         if self.relevance is not None and e5_query is not None:
             wanted = self.relevance.search(e5_query, pool)
         lex = self.lexical()  # one index for the whole question (another may be installed)
-        lex_scores, lexical_best = self._lexical_candidates(question, lex)
+        words = Words(self.lexicon, lex.weight)  # the question's words, translated once
+        lex_scores, lexical_best = self._lexical_candidates(question, lex, words)
         # the chunks found by e5 and by words, read in one request to the store
         wanted = [cid for cid in dict.fromkeys(wanted + lexical_best) if cid not in hits]
         got = {h.chunk_id: h for h in self.store.get_chunks(wanted)}
         hits.update({cid: got[cid] for cid in wanted if cid in got})
 
-        lexical = self._lexical_evidence(question, hits, lex, lex_scores, e5_query is not None)
+        lexical = self._lexical_evidence(
+            question, hits, lex, words, lex_scores, e5_query is not None
+        )
         dense = {cid: h.score for cid, h in hits.items() if h.score}
         unscored = [cid for cid in hits if cid not in dense]
         if unscored:
@@ -173,14 +176,15 @@ class Retriever:
         scored.sort(key=lambda x: -x.score)
         return _drop_near_duplicates(scored)
 
-    def _lexical_candidates(self, question: str, lex: LexicalIndex) -> tuple[np.ndarray, list[str]]:
+    def _lexical_candidates(
+        self, question: str, lex: LexicalIndex, words: Words
+    ) -> tuple[np.ndarray, list[str]]:
         """The BM25 shares of the question's words, and the ids of the best lexical matches:
         for the question's words and, with the lexicon, for their translations into the
         other of English and Turkish."""
         lex_scores = lex.scores(stems(question))
         queries = [lex_scores]
         if self.lexicon is not None:
-            words = Words(self.lexicon, lex.weight)
             queries.append(lex.scores(words.translated(question, detect_language(question))))
         best: list[str] = []
         for scores in queries:
@@ -194,6 +198,7 @@ class Retriever:
         question: str,
         hits: dict[str, Hit],
         lex: LexicalIndex,
+        words: Words,
         lex_scores: np.ndarray,
         translated: bool,
     ) -> dict[str, float]:
@@ -205,7 +210,6 @@ class Retriever:
         if self.lexicon is None or not translated:  # (fitted with the e5 ranking only)
             return lexical
         language = detect_language(question)
-        words = Words(self.lexicon, lex.weight)
         for cid, hit in hits.items():
             passage_language = language_code(hit.metadata.get("language"))
             if crosses(language, passage_language):
