@@ -385,6 +385,8 @@ def load(home: Path) -> Lexicon | None:
                 return None
             if not any(_write(path, table) for path in paths):
                 log.warning("cannot save the lexicon table; it is rebuilt in each process")
+            for path in paths:  # tables of other versions or formats are never read again
+                _drop_others(path)
         lexicon = Lexicon.from_table(table)
         _LOADED[name] = lexicon
         return lexicon
@@ -413,6 +415,18 @@ def _write(path: Path, table: dict[str, Any]) -> bool:
         tmp.unlink(missing_ok=True)
         return False
     return True
+
+
+def _drop_others(path: Path) -> None:
+    """Remove the tables beside `path` that another package version or table format built
+    (about a megabyte each): only this one is read from now on."""
+    try:
+        others = [p for p in path.parent.glob("kenet-*-v*.json.gz") if p.name != path.name]
+        for other in others:
+            other.unlink(missing_ok=True)
+            log.info("removed an old lexicon table: %s", other)
+    except OSError as exc:  # a folder that cannot be read or written: they stay
+        log.info("cannot remove old lexicon tables beside %s (%s)", path, exc)
 
 
 def forget() -> None:

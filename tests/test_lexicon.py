@@ -130,11 +130,15 @@ def test_words_are_found_across_languages_by_translation(table):
     assert "military" not in Words(None).found("military", "en", passage, "tr").found
 
 
-def test_a_damaged_table_is_rebuilt(tmp_path, monkeypatch):
+def test_a_damaged_table_is_rebuilt_and_older_tables_removed(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     path = lexicon.table_paths(tmp_path / "home")[0]
     path.parent.mkdir(parents=True)
     path.write_bytes(b"\x1f\x8b half a file")
+    older = path.with_name(f"kenet-0.9-v{lexicon.TABLE_FORMAT - 1}.json.gz")
+    older.write_bytes(b"a table of an older format")
+    mine = path.with_name("notes.txt")  # not a table: left alone
+    mine.write_text("mine", encoding="utf-8")
     lexicon.forget()
     try:
         rebuilt = lexicon.load(tmp_path / "home")
@@ -143,6 +147,7 @@ def test_a_damaged_table_is_rebuilt(tmp_path, monkeypatch):
     assert rebuilt is not None and "bakan" in rebuilt.translations("minister", "en")
     with gzip.open(path, "rt", encoding="utf-8") as f:
         assert json.load(f)["format"] == lexicon.TABLE_FORMAT
+    assert not older.exists() and mine.read_text(encoding="utf-8") == "mine"
 
 
 def test_unreadable_data_turns_the_lexicon_off(tmp_path, monkeypatch):
