@@ -60,17 +60,22 @@ class NameVectors:
         return {by_id[i]: np.asarray(v, dtype=np.float32) for i, v in got.items()}
 
     def backfill(self, stop: threading.Event | None = None) -> int:
-        """Embed and store the names of the stored chunks that have no vector yet; returns how
-        many were embedded. Safe to stop between batches (what is stored stays stored)."""
+        """Embed and store the names of the stored chunks that have no vector yet, and drop the
+        vectors of names no chunk has any more (their documents removed or replaced); returns
+        how many were embedded. Safe to stop between batches (what is stored stays stored)."""
         with self._lock:
             have = set(self._side().ids())
-            todo: dict[str, str] = {}
+            wanted: dict[str, str] = {}
             for _, text, _ in self.store.iter_chunks(meta=False):
                 for name in chunk_names(text):
-                    key = name_id(name)
-                    if key not in have:
-                        todo[key] = name
-            names = list(todo.items())
+                    wanted.setdefault(name_id(name), name)
+            # (a name that another process's ingest stored meanwhile may go too: a missing
+            # vector is embedded on the question that needs it, and again by the next backfill)
+            stale = sorted(have - wanted.keys())
+            if stale:
+                with write_lock(self.store.settings, WAIT_FOR_WRITER, log.info):
+                    self._side().write(delete=stale)
+            names = [(key, name) for key, name in wanted.items() if key not in have]
             done = 0
             for i in range(0, len(names), _BATCH):
                 if stop is not None and stop.is_set():

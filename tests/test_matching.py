@@ -143,5 +143,18 @@ def test_without_a_relevance_model_the_names_still_get_their_vectors(tmp_path):
     assert bot.retriever.relevance is None
     bot.ingest([CORPUS], background=False)
     bot.complete_background()
-    stored = NameVectors(bot.store, bot.embeddings).lookup(["Yoshimasa Hayashi", "Zeus"])
-    assert set(stored) == {"Yoshimasa Hayashi"}
+    names = NameVectors(bot.store, bot.embeddings)
+    assert set(names.lookup(["Yoshimasa Hayashi", "Zeus"])) == {"Yoshimasa Hayashi"}
+    # a removed document's names lose their vectors; names other documents have keep theirs
+    note = tmp_path / "note.txt"
+    note.write_text("Zeynep Kaymak ve Yoshimasa Hayashi Tokyo'da görüştü.", encoding="utf-8")
+    bot.ingest([note], background=False)
+    bot.complete_background()
+    assert set(names.lookup(["Zeynep Kaymak", "Yoshimasa Hayashi"])) == {
+        "Zeynep Kaymak",
+        "Yoshimasa Hayashi",
+    }
+    (doc_id,) = [d.doc_id for d in bot.documents() if d.path.endswith("note.txt")]
+    assert bot.remove(doc_id)
+    bot.complete_background()
+    assert set(names.lookup(["Zeynep Kaymak", "Yoshimasa Hayashi"])) == {"Yoshimasa Hayashi"}
