@@ -310,7 +310,9 @@ FUNCTION_WORDS = frozenset(
     nerede nereye nereden
     nasil niye nicin kac kaci ve veya ile ya da de ki mi mu bu su o bunu sunu onu bunun
     onun bunlar onlar icin gibi kadar daha en cok az her bir iki olan olarak oldu olur
-    olmus olmak etmek yapmak var yok ise ama fakat ancak sonra once ayrica gore""".split()  # noqa: SIM905 (a word list reads best as words)
+    olmus olmak etmek yapmak var yok ise ama fakat ancak sonra once ayrica gore
+    eger cunku ragmen iken bazi herhangi tum butun diger baska ayni kendi hem bircok sadece
+    bile degil evet hayir""".split()  # noqa: SIM905 (a word list reads best as words)
 )
 
 

@@ -89,6 +89,10 @@ def test_question_and_opening_words_are_told_from_names(table):
     assert words.names("Biden ne dedi?") == ["Biden"]  # no word of either language
     assert words.names("Kimin açıklaması?") == []  # a question word opens it
     assert words.names("Neler konuşuldu?") == []
+    # Turkish function words the lexicon lacks (if, any, many) are no names either
+    assert words.names("Eğer varsa, hangi ülke katıldı?") == []
+    assert words.names("Herhangi bir anlaşma imzalandı mı?") == []
+    assert words.names("Birçok ülke ne istedi?") == []
     # a proper name only in the other language is a word here: adam is a man in Turkish
     assert words.names("Adam ne dedi?") == []
     assert words.names("Kabul edilen yasa neydi?") == []
