@@ -3,7 +3,7 @@
 The guarantee that an answer says only what its sources say comes from here, not from the
 model: a sentence stays only if it cites a source whose best sentence agrees with it, in whose
 words each of its phrases finds a match (rag/alignment.py: a translation; a swapped-in fact
-finds none), whose text holds its numbers and its names (rag/matching.py: spelled alike, or a
+finds none), whose text holds its numbers and its names (rag/matching: spelled alike, or a
 translation of a word or two there), where leaving out none of its phrases makes it agree
 better, and which no other retrieved passage beats clearly (then the sentence moves there if
 that passage passes, or goes). With the Turkish-English lexicon (rag/lexicon.py, optional)

@@ -133,7 +133,7 @@ class Settings:
     # With the Turkish-English lexicon (`lexicon` above, when installed), a claim in English or
     # Turkish citing a passage in the other language must have at least this share of its
     # content words found in the passage and the text around it, spelled alike or through a
-    # dictionary translation (rag/matching.py `Words`); not applied without the lexicon.
+    # dictionary translation (rag/matching `Words`); not applied without the lexicon.
     # Fitted out-of-fold (GroupKFold by article, the other numbers above held) by
     # bench/verifier_xquad.py on XQuAD-dev; see bench/results/verifier_xquad.json.
     support_words: float = 0.3
