@@ -343,6 +343,9 @@ _LOADED: dict[str, Lexicon | None] = {}
 _LOAD_LOCK = threading.Lock()
 
 
+_TABLE_NAME = re.compile(r"kenet-.+-v(\d+)\.json\.gz")  # (`table_name`) its format
+
+
 def table_name() -> str:
     """The table's file name: it depends on the package's version and the table format only,
     not on anyone's documents."""
@@ -385,7 +388,7 @@ def load(home: Path) -> Lexicon | None:
                 return None
             if not any(_write(path, table) for path in paths):
                 log.warning("cannot save the lexicon table; it is rebuilt in each process")
-            for path in paths:  # tables of other versions or formats are never read again
+            for path in paths:  # tables of an older format are never read again
                 _drop_others(path)
         lexicon = Lexicon.from_table(table)
         _LOADED[name] = lexicon
@@ -418,13 +421,17 @@ def _write(path: Path, table: dict[str, Any]) -> bool:
 
 
 def _drop_others(path: Path) -> None:
-    """Remove the tables beside `path` that another package version or table format built
-    (about a megabyte each): only this one is read from now on."""
+    """Remove the tables beside `path` in an older table format (about a megabyte each): no
+    Kaynak reads them once a newer one is installed. Tables of the same or a newer format
+    stay, whatever package version built them: the cache folder is shared by every install
+    on the machine, and one install must not delete what another reads (each would rebuild
+    its own on every start)."""
     try:
-        others = [p for p in path.parent.glob("kenet-*-v*.json.gz") if p.name != path.name]
-        for other in others:
-            other.unlink(missing_ok=True)
-            log.info("removed an old lexicon table: %s", other)
+        for other in path.parent.glob("kenet-*-v*.json.gz"):
+            found = _TABLE_NAME.fullmatch(other.name)
+            if found and int(found.group(1)) < TABLE_FORMAT:
+                other.unlink(missing_ok=True)
+                log.info("removed a lexicon table of an older format: %s", other)
     except OSError as exc:  # a folder that cannot be read or written: they stay
         log.info("cannot remove old lexicon tables beside %s (%s)", path, exc)
 
