@@ -69,8 +69,11 @@ class NameVectors:
             for _, text, _ in self.store.iter_chunks(meta=False):
                 for name in chunk_names(text):
                     wanted.setdefault(name_id(name), name)
-            # (a name that another process's ingest stored meanwhile may go too: a missing
-            # vector is embedded on the question that needs it, and again by the next backfill)
+            if stop is not None and stop.is_set():  # no write once asked to stop
+                return 0
+            # (a chunk that the scan skipped, as another process deleted chunks under it,
+            # may lose its names' vectors: a missing one is embedded on the question that
+            # needs it, and again by the next backfill)
             stale = sorted(have - wanted.keys())
             if stale:
                 with write_lock(self.store.settings, WAIT_FOR_WRITER, log.info):
