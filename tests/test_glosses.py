@@ -21,6 +21,8 @@ LEXICON = Lexicon(
         "kan": ("blood",),
         "paylas": ("share",),
         "ve": ("steering",),  # a function word: never glossed
+        "degil": ("no",),  # a function word a reader needs: glossed
+        "kent": ("city",),  # what kendi (own, a function word) would be misread as
     },
     irregular={},
     names={"tr": frozenset(), "en": frozenset()},
@@ -30,6 +32,8 @@ LEXICON = Lexicon(
         "kan": "kan",
         "paylas": "paylaş",
         "ve": "ve",
+        "degil": "değil",
+        "kent": "kent",
     },
 )
 QUOTE = "Bakan Joly, “İstihbarat paylaşımı ve Tokyo’da işbirliği” dedi."
@@ -187,3 +191,11 @@ def test_a_word_cut_off_at_an_excerpt_end_has_no_gloss(cut: bool) -> None:
     else:
         assert '…<span class="gloss" tabindex="-1" title="bakan: minister">bakanlar</span>' in html
         assert 'title="bakan: minister">bakanlık</span>…' in html
+
+
+def test_a_negation_is_glossed_and_other_function_words_are_not():
+    """ "değil" (not) changes what a quote says: a reader needs its gloss. "kendi" (own) would
+    be glossed as kent (city), a word it only begins like."""
+    html = _chat(_answer("Bakan kendi planı değil, Joly’nin planı dedi."), _aid())
+    assert '<span class="gloss" tabindex="-1" title="değil: no">değil</span>' in html
+    assert 'title="kent: ' not in html

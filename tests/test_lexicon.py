@@ -134,6 +134,16 @@ def test_words_are_found_across_languages_by_translation(table):
     assert "military" not in Words(None).found("military", "en", passage, "tr").found
 
 
+def test_a_turkish_function_word_holds_no_translation(table):
+    """kendi (own) begins like kent (city), and diğer (other) like dik (build): neither is
+    the city or the building a question asks about."""
+    words = Words(table)
+    asked = "Which city did they build?"
+    found = words.found(asked, "en", "Bakan kendi partisini diğer üyelerle savundu.", "tr")
+    assert found.found == ()
+    assert words.found(asked, "en", "Bakan kenti ziyaret etti.", "tr").found == ("city",)
+
+
 def test_a_damaged_table_is_rebuilt_and_older_tables_removed(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     path = lexicon.table_paths(tmp_path / "home")[0]

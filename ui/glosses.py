@@ -35,6 +35,9 @@ NOTE_GLOSSES = (
 # each such word is folded and split by tokens() again to compare it with folded words.
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 _APOSTROPHES = "'’"
+# Function words (matching.FUNCTION_WORDS) that still get a gloss: a reader who cannot read
+# Turkish needs a negation, "only", "some", "other", "all" or "despite" to read a quote right.
+_GLOSSED_FUNCTION_WORDS = frozenset({"degil", "sadece", "bazi", "baska", "tum", "butun", "ragmen"})
 
 
 def escape(text: str) -> str:
@@ -89,7 +92,9 @@ class Glosses:
     def _title(self, word: str) -> str:
         assert self.lexicon is not None
         folded = tokens(word)
-        if len(folded) != 1 or folded[0] in FUNCTION_WORDS or folded[0].isdigit():
+        if len(folded) != 1 or folded[0].isdigit():
+            return ""
+        if folded[0] in FUNCTION_WORDS and folded[0] not in _GLOSSED_FUNCTION_WORDS:
             return ""
         gloss = self.lexicon.gloss(word)
         if gloss is None or not gloss[1]:

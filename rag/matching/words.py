@@ -53,8 +53,8 @@ FUNCTION_WORDS = frozenset(
     nasil niye nicin kac kaci ve veya ile ya da de ki mi mu bu su o bunu sunu onu bunun
     onun bunlar onlar icin gibi kadar daha en cok az her bir iki olan olarak oldu olur
     olmus olmak etmek yapmak var yok ise ama fakat ancak sonra once ayrica gore
-    eger cunku ragmen iken bazi herhangi tum butun diger baska ayni kendi hem bircok sadece
-    bile degil evet hayir""".split()  # noqa: SIM905 (a word list reads best as words)
+    eger cunku ragmen iken bazi herhangi tum butun diger baska kendi bircok sadece
+    degil""".split()  # noqa: SIM905 (a word list reads best as words)
 )
 
 
@@ -97,9 +97,11 @@ def _reading(text: str, language: str, lexicon: Lexicon | None) -> _Reading:
     by_lemma: dict[str, list[str]] = {}
     for w in dict.fromkeys(words):
         by_stem.setdefault(w[:PREFIX], []).append(w)
-        lemma = lexicon.lemma(w, language) if lexicon is not None else None
-        if lemma:
-            by_lemma.setdefault(lemma, []).append(w)
+        # a function word holds no translation (kendi, own, is no form of kent, city)
+        if lexicon is not None and w not in FUNCTION_WORDS:
+            lemma = lexicon.lemma(w, language)
+            if lemma:
+                by_lemma.setdefault(lemma, []).append(w)
     return _Reading(
         frozenset(words),
         frozenset(stems_of(words, PREFIX)),
